@@ -1,0 +1,175 @@
+//! The init's side: every step from its birth in new namespaces to the exec of the
+//! user's program. Runs in the cloned child; never returns.
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use jinn_config::{NamespaceKind, Plan};
+use jinn_sys::process::exit_now;
+use nix::sys::signal::{SigSet, SigmaskHow};
+
+use crate::error::{Step, StepError};
+use crate::spawn::CgroupMountSource;
+use crate::start::{reply_error, ExecSocket};
+use crate::sync::{Message, SyncPipe};
+use crate::{devices, fsutil, mounts, process, rootfs};
+
+pub(crate) struct ChildContext<'a> {
+    pub plan: &'a Plan,
+    pub sync: SyncPipe,
+    pub exec_socket: ExecSocket,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+    pub cgroup_mounts: &'a [CgroupMountSource],
+    /// The cgroup namespace is made here, once the parent has placed us in our cgroup.
+    pub cgroup_ns_after_join: bool,
+}
+
+pub(crate) fn main(ctx: ChildContext<'_>) -> ! {
+    match setup(&ctx) {
+        Ok(prepared) => {
+            if ctx.sync.send(&Message::Ready).is_err() {
+                exit_now(1);
+            }
+            drop(ctx.sync);
+            run(&ctx.exec_socket, prepared)
+        }
+        Err(e) => {
+            let _ = ctx.sync.send(&Message::Error {
+                message: e.to_string(),
+            });
+            exit_now(1)
+        }
+    }
+}
+
+/// What is left to do once `start` comes.
+struct Prepared {
+    program: std::ffi::CString,
+    argv: Vec<std::ffi::CString>,
+    envp: Vec<std::ffi::CString>,
+}
+
+fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
+    let plan = ctx.plan;
+    // Die with `jinn create` while setting up; cleared once ready.
+    jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
+    match ctx.sync.recv() {
+        Ok(Some(Message::Go)) => {}
+        other => return Err(StepError::Other(format!("sync: expected Go, got {other:?}"))),
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let last_cap: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+
+    join_namespaces(plan)?;
+    if ctx.cgroup_ns_after_join {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).step("unshare cgroup namespace")?;
+    }
+    if plan.namespace(NamespaceKind::Mount).is_none() {
+        return Err(StepError::Other("linux.namespaces: a mount namespace is required".into()));
+    }
+
+    // The rootfs, its mounts and /dev, all through the rootfs fd.
+    let root = rootfs::prepare(plan)?;
+    for m in &plan.mounts {
+        mounts::mount_entry(root.as_fd(), m, ctx.cgroup_mounts)?;
+    }
+    if needs_dev_setup(plan) {
+        devices::default_devices(root.as_fd())?;
+    }
+    for d in &plan.devices {
+        devices::create_device(root.as_fd(), d)?;
+    }
+    fsutil::mkdir_all(root.as_fd(), &plan.process.cwd)?;
+    rootfs::mask_paths(root.as_fd(), &plan.masked_paths)?;
+    rootfs::readonly_paths(root.as_fd(), &plan.readonly_paths)?;
+    rootfs::switch_root(&root, ctx.no_pivot)?;
+    drop(root);
+    if plan.rootfs_readonly {
+        rootfs::make_root_readonly()?;
+    }
+
+    // The process.
+    process::namespaced_settings(plan)?;
+    process::rlimits(&plan.process)?;
+    process::user_and_caps(&plan.process, last_cap)?;
+    let umask = plan.process.user.umask.unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as libc::mode_t));
+    nix::unistd::chdir(&plan.process.cwd).at("chdir to cwd", plan.process.cwd.display())?;
+    check_cwd_inside_root()?;
+    if plan.process.no_new_privileges {
+        jinn_sys::caps::set_no_new_privs().step("prctl PR_SET_NO_NEW_PRIVS")?;
+    }
+    let program = process::find_program(&plan.process)?;
+    let (argv, envp) = process::exec_vectors(&plan.process)?;
+
+    // Nothing of jinn's survives the exec but stdio and the preserved fds.
+    let first_closed = 3 + ctx.preserve_fds;
+    jinn_sys::fd::cloexec_from(first_closed).step("close_range")?;
+    for fd in 3..first_closed {
+        if fd as i32 != ctx.exec_socket.raw_fd() {
+            jinn_sys::fd::clear_cloexec(fd as i32).at("keep fd", fd)?;
+        }
+    }
+    jinn_sys::caps::set_parent_death_signal(0).step("prctl PR_SET_PDEATHSIG")?;
+    Ok(Prepared { program, argv, envp })
+}
+
+/// Wait for `jinn start`, then exec. Never returns.
+fn run(exec_socket: &ExecSocket, p: Prepared) -> ! {
+    let mut conn = match exec_socket.wait_for_start() {
+        Ok(c) => c,
+        Err(_) => exit_now(1),
+    };
+    // The program starts with no signal blocked, whatever jinn had blocked.
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    let errno = jinn_sys::process::execve(&p.program, &p.argv, &p.envp);
+    reply_error(
+        &mut conn,
+        &format!("exec {}: {errno}", p.program.to_string_lossy()),
+    );
+    exit_now(127)
+}
+
+/// Join the namespaces given by path, user first and mount last (pid and time were
+/// joined by the parent: they apply to children only).
+fn join_namespaces(plan: &Plan) -> Result<(), StepError> {
+    let mut fds = Vec::new();
+    for kind in NamespaceKind::ALL {
+        if matches!(kind, NamespaceKind::Pid | NamespaceKind::Time) {
+            continue;
+        }
+        if let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) {
+            let fd = fsutil::open_host(path, nix::fcntl::OFlag::O_RDONLY).at("open namespace", path.display())?;
+            fds.push((kind, path, fd));
+        }
+    }
+    for (kind, path, fd) in fds {
+        nix::sched::setns(fd, nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32))
+            .at("join namespace", path.display())?;
+    }
+    Ok(())
+}
+
+/// runc's rule: /dev is set up unless the config bind-mounts it.
+fn needs_dev_setup(plan: &Plan) -> bool {
+    !plan.mounts.iter().any(|m| {
+        m.destination == Path::new("/dev") && matches!(m.kind, jinn_config::MountKind::Bind { .. })
+    })
+}
+
+/// After chdir, the cwd must be inside the new root (a cwd reached through a leaked fd of
+/// the host would read "(unreachable)"): CVE-2024-21626.
+fn check_cwd_inside_root() -> Result<(), StepError> {
+    let cwd = nix::unistd::getcwd().step("getcwd")?;
+    if !cwd.is_absolute() {
+        return Err(StepError::Other(format!(
+            "process.cwd: {} is outside the container root",
+            cwd.display()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! /dev inside the container: the default devices, `linux.devices`, and the usual links.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::Path;
+
+use jinn_config::{DeviceKind, DevicePlan};
+use nix::errno::Errno;
+use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
+use nix::unistd::{fchownat, Gid, Uid};
+
+use crate::error::{Step, StepError};
+use crate::fsutil::mkdir_all;
+
+/// The devices every container gets (runtime-linux.md "Default Devices").
+const DEFAULT_DEVICES: [(&str, i64, i64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+/// Links runc makes in /dev.
+const DEV_LINKS: [(&str, &str); 5] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("ptmx", "pts/ptmx"),
+];
+
+/// Create the default devices and links in the container's /dev.
+pub(crate) fn default_devices(root: BorrowedFd<'_>) -> Result<(), StepError> {
+    for (name, major, minor) in DEFAULT_DEVICES {
+        let dev = DevicePlan {
+            path: Path::new("/dev").join(name),
+            kind: DeviceKind::Char,
+            major,
+            minor,
+            file_mode: 0o666,
+            uid: 0,
+            gid: 0,
+        };
+        create_device(root, &dev)?;
+    }
+    let dev = mkdir_all(root, Path::new("/dev"))?;
+    for (name, target) in DEV_LINKS {
+        if name == "ptmx" {
+            // /dev/ptmx always points into the container's own devpts.
+            match nix::unistd::unlinkat(Some(dev.as_raw_fd()), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(e).at("remove", "/dev/ptmx"),
+            }
+        }
+        match nix::unistd::symlinkat(target, Some(dev.as_raw_fd()), name) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e).at("symlink", format!("/dev/{name}")),
+        }
+    }
+    Ok(())
+}
+
+/// `mknod` one device (a `linux.devices` entry or a default one) and set its owner.
+pub(crate) fn create_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), StepError> {
+    let parent = d.path.parent().unwrap_or(Path::new("/"));
+    let name = d
+        .path
+        .file_name()
+        .ok_or_else(|| StepError::Other(format!("device {}: no file name", d.path.display())))?;
+    let pfd = mkdir_all(root, parent)?;
+    let kind = match d.kind {
+        DeviceKind::Char => SFlag::S_IFCHR,
+        DeviceKind::Block => SFlag::S_IFBLK,
+        DeviceKind::Fifo => SFlag::S_IFIFO,
+    };
+    let dev = makedev(d.major as u64, d.minor as u64);
+    match mknodat(
+        Some(pfd.as_raw_fd()),
+        name,
+        kind,
+        Mode::from_bits_truncate(d.file_mode & 0o7777),
+        dev,
+    ) {
+        Ok(()) => {}
+        // An existing node (say from the image) is replaced, as runc does.
+        Err(Errno::EEXIST) => {
+            nix::unistd::unlinkat(Some(pfd.as_raw_fd()), name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+                .at("remove", d.path.display())?;
+            mknodat(
+                Some(pfd.as_raw_fd()),
+                name,
+                kind,
+                Mode::from_bits_truncate(d.file_mode & 0o7777),
+                dev,
+            )
+            .at("mknod", d.path.display())?;
+        }
+        Err(e) => return Err(e).at("mknod", d.path.display()),
+    }
+    fchownat(
+        Some(pfd.as_raw_fd()),
+        name,
+        Some(Uid::from_raw(d.uid)),
+        Some(Gid::from_raw(d.gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .at("chown", d.path.display())
+}

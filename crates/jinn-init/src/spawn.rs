@@ -1,0 +1,153 @@
+//! The parent side of container creation: clone the init and drive the sync protocol.
+
+use std::fs::File;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+use jinn_config::{IdMapping, NamespaceKind, Plan};
+use jinn_sys::clone::{clone3, CloneRequest, Cloned};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use crate::error::InitError;
+use crate::start::ExecSocket;
+use crate::sync::{Message, SyncPipe};
+
+/// A cgroup hierarchy the container sees under a `cgroup` mount (v1: one per hierarchy).
+#[derive(Debug, Clone)]
+pub struct CgroupMountSource {
+    /// The name under the mount point (`memory`, `cpu`, `systemd`, `unified`).
+    pub name: String,
+    /// The container's cgroup directory in that hierarchy, on the host.
+    pub host_dir: PathBuf,
+}
+
+/// What `spawn` needs besides the plan.
+pub struct SpawnOptions<'a> {
+    pub plan: &'a Plan,
+    /// The container's state directory: the exec socket is made there.
+    pub state_dir: BorrowedFd<'a>,
+    /// `--no-pivot`: MS_MOVE + chroot instead of pivot_root.
+    pub no_pivot: bool,
+    /// `--preserve-fds N`: fds 3..3+N stay open in the container.
+    pub preserve_fds: u32,
+    /// cgroup v2 directory to clone into (`CLONE_INTO_CGROUP`).
+    pub cgroup_dir: Option<BorrowedFd<'a>>,
+    /// Sources for a `cgroup` mount.
+    pub cgroup_mounts: Vec<CgroupMountSource>,
+    /// Called with the init's pid before it goes on (e.g. to join cgroup v1 hierarchies).
+    pub before_go: &'a mut dyn FnMut(Pid) -> Result<(), String>,
+}
+
+/// A created container init, waiting for `start`.
+pub struct Spawned {
+    pub pid: Pid,
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// Clone the init, let it set the container up, and return once it waits for `start`.
+/// On failure the init is killed and reaped; the caller removes cgroups and state.
+pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
+    let plan = opts.plan;
+    let (parent_end, child_end) = SyncPipe::pair()?;
+    let exec_socket = ExecSocket::listen(opts.state_dir)?;
+
+    // Namespaces that apply to children only are joined here, before the clone.
+    for kind in [NamespaceKind::Pid, NamespaceKind::Time] {
+        if let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) {
+            let f = File::open(path).map_err(|e| InitError::Path {
+                what: "open namespace",
+                path: path.clone(),
+                source: io_errno(e),
+            })?;
+            nix::sched::setns(f, nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32))
+                .map_err(|source| InitError::Path {
+                    what: "join namespace",
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+    }
+
+    let mut flags = 0u64;
+    for ns in &plan.namespaces {
+        if ns.path.is_none() && !(ns.kind == NamespaceKind::Cgroup && opts.cgroup_dir.is_none()) {
+            flags |= ns.kind.clone_flag();
+        }
+    }
+    let req = CloneRequest {
+        flags,
+        cgroup: opts.cgroup_dir,
+        pidfd: true,
+    };
+    // SAFETY: jinn is single-threaded (no runtime threads are ever started), so the
+    // child's copy of the address space is consistent.
+    match unsafe { clone3(&req) }.map_err(InitError::Clone)? {
+        Cloned::Child => {
+            drop(parent_end);
+            crate::child::main(crate::child::ChildContext {
+                plan,
+                sync: child_end,
+                exec_socket,
+                no_pivot: opts.no_pivot,
+                preserve_fds: opts.preserve_fds,
+                cgroup_mounts: &opts.cgroup_mounts,
+                cgroup_ns_after_join: plan.creates_namespace(NamespaceKind::Cgroup)
+                    && opts.cgroup_dir.is_none(),
+            })
+        }
+        Cloned::Parent { child, pidfd } => {
+            drop(child_end);
+            drop(exec_socket);
+            match drive(&parent_end, child, plan, opts.before_go) {
+                Ok(()) => Ok(Spawned { pid: child, pidfd }),
+                Err(e) => {
+                    let _ = kill(child, Signal::SIGKILL);
+                    let status = waitpid(child, None);
+                    match e {
+                        InitError::ChildDied(_) => Err(InitError::ChildDied(format!("{status:?}"))),
+                        e => Err(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn drive(
+    sync: &SyncPipe,
+    child: Pid,
+    plan: &Plan,
+    before_go: &mut dyn FnMut(Pid) -> Result<(), String>,
+) -> Result<(), InitError> {
+    before_go(child).map_err(InitError::Child)?;
+    if plan.creates_namespace(NamespaceKind::User) {
+        write_id_map(child, "uid_map", &plan.uid_mappings)?;
+        write_id_map(child, "gid_map", &plan.gid_mappings)?;
+    }
+    sync.send(&Message::Go).map_err(InitError::Sync)?;
+    match sync.recv()? {
+        Some(Message::Ready) => Ok(()),
+        Some(Message::Error { message }) => Err(InitError::Child(message)),
+        Some(other) => Err(InitError::Protocol(format!("unexpected {other:?}"))),
+        None => Err(InitError::ChildDied(String::new())),
+    }
+}
+
+fn write_id_map(child: Pid, file: &str, map: &[IdMapping]) -> Result<(), InitError> {
+    let path = PathBuf::from(format!("/proc/{child}/{file}"));
+    let text: String = map
+        .iter()
+        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+        .collect();
+    std::fs::write(&path, text).map_err(|e| InitError::Path {
+        what: "write",
+        path,
+        source: io_errno(e),
+    })
+}
+
+pub(crate) fn io_errno(e: std::io::Error) -> nix::Error {
+    nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}

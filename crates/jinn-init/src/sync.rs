@@ -1,0 +1,73 @@
+//! The sync protocol between `jinn create` (the parent) and the container's init.
+//!
+//! One `SOCK_SEQPACKET` socketpair; each message is one packet of JSON. The order:
+//!
+//! ```text
+//!   parent                                init
+//!   clone3 ───────────────────────────────▶ (born in its new namespaces)
+//!   [cgroup v1: write pid to cgroup.procs]
+//!   [userns: write uid_map/gid_map]
+//!   Go ───────────────────────────────────▶ joins namespaces by path, mounts,
+//!                                           devices, pivot_root, process setup
+//!   ◀─────────────────────────────────── Ready { pid }      (or Error { message })
+//!   writes state.json, returns              waits on the exec socket for `start`
+//! ```
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use serde::{Deserialize, Serialize};
+
+use crate::error::InitError;
+
+/// Every message of the protocol, both directions.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub enum Message {
+    /// Parent → init: the init's cgroup and id maps are in place; go on.
+    Go,
+    /// Init → parent: set up and waiting for `start`; `pid` as seen from the parent.
+    Ready,
+    /// Init → parent: a step failed; the text names the step and the path.
+    Error { message: String },
+}
+
+/// One end of the sync socketpair.
+pub struct SyncPipe {
+    fd: OwnedFd,
+}
+
+impl SyncPipe {
+    /// A connected pair: (parent end, init end). Both close-on-exec.
+    pub fn pair() -> Result<(SyncPipe, SyncPipe), InitError> {
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(InitError::Sync)?;
+        Ok((SyncPipe { fd: a }, SyncPipe { fd: b }))
+    }
+
+    pub fn send(&self, msg: &Message) -> nix::Result<()> {
+        let buf = serde_json::to_vec(msg).map_err(|_| nix::errno::Errno::EINVAL)?;
+        send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL).map(drop)
+    }
+
+    /// The next message; `Ok(None)` when the other end is closed.
+    pub fn recv(&self) -> Result<Option<Message>, InitError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = loop {
+            match recv(self.fd.as_fd().as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => break r.map_err(InitError::Sync)?,
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        serde_json::from_slice(&buf[..n])
+            .map(Some)
+            .map_err(|e| InitError::Protocol(e.to_string()))
+    }
+}

@@ -1,0 +1,26 @@
+//! File descriptor hygiene.
+
+use nix::errno::Errno;
+
+/// `close_range(first, u32::MAX, CLOSE_RANGE_CLOEXEC)`: mark every fd from `first` on
+/// close-on-exec, so nothing of jinn's leaks into the container's program.
+pub fn cloexec_from(first: u32) -> nix::Result<()> {
+    // SAFETY: close_range only changes flags of this process's own descriptors.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// Clear FD_CLOEXEC on `fd` (a descriptor that must survive exec, like a preserved fd).
+pub fn clear_cloexec(fd: i32) -> nix::Result<()> {
+    // SAFETY: F_SETFD on a descriptor number only changes that descriptor's flags; a
+    // closed number gives EBADF.
+    let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    Errno::result(ret).map(drop)
+}

@@ -1,0 +1,38 @@
+//! Process-wide switches: rlimits, exit without unwinding, execve.
+
+use std::ffi::CString;
+
+use nix::errno::Errno;
+
+/// `setrlimit(resource, {soft, hard})` with `resource` an `RLIMIT_*` number.
+pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> nix::Result<()> {
+    let lim = libc::rlimit64 {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `lim` is a valid rlimit64 for the call; a bad resource number gives EINVAL.
+    let ret = unsafe { libc::prlimit64(0, resource as _, &lim, std::ptr::null_mut()) };
+    Errno::result(ret).map(drop)
+}
+
+/// `_exit(code)`: leave now, without running atexit handlers or flushing stdio buffers
+/// copied from the parent at clone time.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no memory of ours.
+    unsafe { libc::_exit(code) }
+}
+
+/// `setdomainname(2)`.
+pub fn set_domainname(name: &str) -> nix::Result<()> {
+    // SAFETY: pointer and length describe the bytes of `name`.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    Errno::result(ret).map(drop)
+}
+
+/// `execve(path, argv, envp)`; returns only on failure.
+pub fn execve(path: &CString, argv: &[CString], envp: &[CString]) -> Errno {
+    match nix::unistd::execve(path, argv, envp) {
+        Err(e) => e,
+        Ok(never) => match never {},
+    }
+}
