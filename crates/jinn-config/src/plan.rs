@@ -173,6 +173,8 @@ pub enum PropagationKind {
 
 impl PropagationKind {
     /// The `MS_*` flag (as used by mount(2) and `mount_setattr`'s `propagation`).
+    // `c_ulong` is u32 on 32-bit targets.
+    #[allow(clippy::unnecessary_cast)]
     pub fn ms_flag(self) -> u64 {
         (match self {
             PropagationKind::Private => libc::MS_PRIVATE,
@@ -317,3 +319,17 @@ pub struct Hook {
     /// Seconds; must be > 0 when given.
     pub timeout: Option<u32>,
 }
+
+/// `mount_setattr(2)` attribute bits (`linux/mount.h`).
+pub const MOUNT_ATTR_RDONLY: u64 = 0x0000_0001;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x0000_0002;
+pub const MOUNT_ATTR_NODEV: u64 = 0x0000_0004;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x0000_0008;
+/// Mask of the atime mode; must be in `attr_clear` whenever an atime mode is set.
+pub const MOUNT_ATTR__ATIME: u64 = 0x0000_0070;
+pub const MOUNT_ATTR_RELATIME: u64 = 0x0000_0000;
+pub const MOUNT_ATTR_NOATIME: u64 = 0x0000_0010;
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x0000_0020;
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x0000_0080;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;

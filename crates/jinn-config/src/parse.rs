@@ -1,0 +1,124 @@
+//! config.json bytes → [`Spec`].
+
+use oci_spec::runtime::Spec;
+use serde_json::Value;
+
+use crate::error::ConfigError;
+use crate::tables::capability_number;
+
+const CAPABILITY_SETS: [&str; 5] = [
+    "bounding",
+    "effective",
+    "inheritable",
+    "permitted",
+    "ambient",
+];
+
+/// Parses config.json. Errors name the JSON path of the offending value.
+///
+/// Before the typed parse, two rules are checked on the raw document because the typed form
+/// loses the information: capability names (a name not starting with `CAP_` is an error, a
+/// `CAP_` name unknown to jinn is a warning and is dropped, as config.md asks) and the
+/// presence of `major`/`minor` in `linux.devices` (oci-spec defaults them to 0).
+///
+/// `process.user` is optional in the schema (it is platform-specific) but oci-spec requires
+/// it; a missing one is read as uid 0, gid 0, which is what runc does (Go zero values).
+pub fn parse(json: &[u8]) -> Result<Spec, ConfigError> {
+    let mut value: Value = serde_json::from_slice(json).map_err(|source| ConfigError::Parse {
+        path: String::new(),
+        source,
+    })?;
+    let mut edited = check_capabilities(&mut value)?;
+    check_devices(&value)?;
+    if let Some(process) = value.get_mut("process").and_then(Value::as_object_mut) {
+        if !process.contains_key("user") {
+            process.insert("user".into(), serde_json::json!({"uid": 0, "gid": 0}));
+            edited = true;
+        }
+    }
+    let from_slice = || {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        serde_path_to_error::deserialize(&mut de)
+    };
+    let result = if edited {
+        // The document was edited: parse the edited value. Its errors carry no line and
+        // column; take them from the bytes when those fail at the same path.
+        serde_path_to_error::deserialize(value).map_err(|e| match from_slice() {
+            Err(positioned) if positioned.path().to_string() == e.path().to_string() => positioned,
+            _ => e,
+        })
+    } else {
+        from_slice()
+    };
+    result.map_err(|e| ConfigError::Parse {
+        path: e.path().to_string(),
+        source: e.into_inner(),
+    })
+}
+
+/// Checks `process.capabilities.*` names; removes unknown `CAP_*` names with a warning.
+/// Returns whether anything was removed.
+fn check_capabilities(value: &mut Value) -> Result<bool, ConfigError> {
+    let Some(caps) = value
+        .pointer_mut("/process/capabilities")
+        .and_then(Value::as_object_mut)
+    else {
+        return Ok(false);
+    };
+    let mut dropped = false;
+    for set in CAPABILITY_SETS {
+        let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        let mut kept = Vec::with_capacity(list.len());
+        for (index, item) in list.drain(..).enumerate() {
+            let field = format!("process.capabilities.{set}[{index}]");
+            let Some(name) = item.as_str() else {
+                // Not a string: the typed parse reports it.
+                kept.push(item);
+                continue;
+            };
+            if !name.starts_with("CAP_") {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("{name:?} is not a capability name (no CAP_ prefix)"),
+                ));
+            }
+            if capability_number(name).is_none() {
+                tracing::warn!("{field}: unknown capability {name:?} ignored");
+                dropped = true;
+                continue;
+            }
+            kept.push(item);
+        }
+        *list = kept;
+    }
+    Ok(dropped)
+}
+
+/// `linux.devices[i].major`/`minor` are required except for fifos.
+fn check_devices(value: &Value) -> Result<(), ConfigError> {
+    let Some(devices) = value.pointer("/linux/devices").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    for (i, device) in devices.iter().enumerate() {
+        let Some(device) = device.as_object() else {
+            continue;
+        };
+        let Some(kind) = device.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        if kind == "p" {
+            continue;
+        }
+        for key in ["major", "minor"] {
+            if !device.contains_key(key) {
+                return Err(ConfigError::invalid(
+                    format!("linux.devices[{i}].{key}"),
+                    format!("required for a device of type {kind:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
