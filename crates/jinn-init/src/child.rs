@@ -56,7 +56,11 @@ fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
     match ctx.sync.recv() {
         Ok(Some(Message::Go)) => {}
-        other => return Err(StepError::Other(format!("sync: expected Go, got {other:?}"))),
+        other => {
+            return Err(StepError::Other(format!(
+                "sync: expected Go, got {other:?}"
+            )))
+        }
     }
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let last_cap: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
@@ -66,10 +70,13 @@ fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
 
     join_namespaces(plan)?;
     if ctx.cgroup_ns_after_join {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).step("unshare cgroup namespace")?;
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .step("unshare cgroup namespace")?;
     }
     if plan.namespace(NamespaceKind::Mount).is_none() {
-        return Err(StepError::Other("linux.namespaces: a mount namespace is required".into()));
+        return Err(StepError::Other(
+            "linux.namespaces: a mount namespace is required".into(),
+        ));
     }
 
     // The rootfs, its mounts and /dev, all through the rootfs fd.
@@ -97,7 +104,9 @@ fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
     process::rlimits(&plan.process)?;
     process::user_and_caps(&plan.process, last_cap)?;
     let umask = plan.process.user.umask.unwrap_or(0o022);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as libc::mode_t));
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        umask as libc::mode_t,
+    ));
     nix::unistd::chdir(&plan.process.cwd).at("chdir to cwd", plan.process.cwd.display())?;
     check_cwd_inside_root()?;
     if plan.process.no_new_privileges {
@@ -115,7 +124,11 @@ fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
         }
     }
     jinn_sys::caps::set_parent_death_signal(0).step("prctl PR_SET_PDEATHSIG")?;
-    Ok(Prepared { program, argv, envp })
+    Ok(Prepared {
+        program,
+        argv,
+        envp,
+    })
 }
 
 /// Wait for `jinn start`, then exec. Never returns.
@@ -129,7 +142,11 @@ fn run(exec_socket: &ExecSocket, p: Prepared) -> ! {
     let errno = jinn_sys::process::execve(&p.program, &p.argv, &p.envp);
     reply_error(
         &mut conn,
-        &format!("exec {}: {errno}", p.program.to_string_lossy()),
+        &format!(
+            "exec {}: {}",
+            p.program.to_string_lossy(),
+            jinn_sys::errno_text(errno)
+        ),
     );
     exit_now(127)
 }
@@ -143,13 +160,17 @@ fn join_namespaces(plan: &Plan) -> Result<(), StepError> {
             continue;
         }
         if let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) {
-            let fd = fsutil::open_host(path, nix::fcntl::OFlag::O_RDONLY).at("open namespace", path.display())?;
+            let fd = fsutil::open_host(path, nix::fcntl::OFlag::O_RDONLY)
+                .at("open namespace", path.display())?;
             fds.push((kind, path, fd));
         }
     }
     for (kind, path, fd) in fds {
-        nix::sched::setns(fd, nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32))
-            .at("join namespace", path.display())?;
+        nix::sched::setns(
+            fd,
+            nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32),
+        )
+        .at("join namespace", path.display())?;
     }
     Ok(())
 }

@@ -48,7 +48,11 @@ pub(crate) fn default_devices(root: BorrowedFd<'_>) -> Result<(), StepError> {
     for (name, target) in DEV_LINKS {
         if name == "ptmx" {
             // /dev/ptmx always points into the container's own devpts.
-            match nix::unistd::unlinkat(Some(dev.as_raw_fd()), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+            match nix::unistd::unlinkat(
+                Some(dev.as_raw_fd()),
+                name,
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            ) {
                 Ok(()) | Err(Errno::ENOENT) => {}
                 Err(e) => return Err(e).at("remove", "/dev/ptmx"),
             }
@@ -85,8 +89,12 @@ pub(crate) fn create_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), 
         Ok(()) => {}
         // An existing node (say from the image) is replaced, as runc does.
         Err(Errno::EEXIST) => {
-            nix::unistd::unlinkat(Some(pfd.as_raw_fd()), name, nix::unistd::UnlinkatFlags::NoRemoveDir)
-                .at("remove", d.path.display())?;
+            nix::unistd::unlinkat(
+                Some(pfd.as_raw_fd()),
+                name,
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            )
+            .at("remove", d.path.display())?;
             mknodat(
                 Some(pfd.as_raw_fd()),
                 name,

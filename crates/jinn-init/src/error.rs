@@ -11,20 +11,20 @@ pub enum InitError {
     /// The init died or closed the sync pipe without a word.
     #[error("container init exited before it was ready: {0}")]
     ChildDied(String),
-    #[error("sync pipe: {0}")]
+    #[error("sync pipe: {}", jinn_sys::errno_text(*.0))]
     Sync(#[source] nix::Error),
     #[error("sync pipe: bad message: {0}")]
     Protocol(String),
-    #[error("clone3 of the container init: {0}")]
+    #[error("clone3 of the container init: {}", jinn_sys::errno_text(*.0))]
     Clone(#[source] nix::Error),
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}: {}", jinn_sys::errno_text(*.source))]
     Path {
         what: &'static str,
         path: PathBuf,
         #[source]
         source: nix::Error,
     },
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", jinn_sys::errno_text(*.source))]
     Sys {
         what: &'static str,
         #[source]
@@ -38,14 +38,14 @@ pub enum InitError {
 /// Its text is what travels back over the sync pipe.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    #[error("{step} {path}: {source}")]
+    #[error("{step} {path}: {}", jinn_sys::errno_text(*.source))]
     Path {
         step: &'static str,
         path: String,
         #[source]
         source: nix::Error,
     },
-    #[error("{step}: {source}")]
+    #[error("{step}: {}", jinn_sys::errno_text(*.source))]
     Sys {
         step: &'static str,
         #[source]

@@ -48,8 +48,11 @@ pub(crate) fn mkdir_all(root: BorrowedFd<'_>, path: &Path) -> Result<OwnedFd, St
         dir = match open_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => {
-                match nix::sys::stat::mkdirat(Some(dir.as_raw_fd()), *name, Mode::from_bits_truncate(0o755))
-                {
+                match nix::sys::stat::mkdirat(
+                    Some(dir.as_raw_fd()),
+                    *name,
+                    Mode::from_bits_truncate(0o755),
+                ) {
                     Ok(()) | Err(Errno::EEXIST) => {}
                     Err(e) => return Err(e).at("mkdir", format!("/{prefix}")),
                 }
@@ -78,9 +81,9 @@ pub(crate) fn ensure_target(
         return mkdir_all(root, path);
     }
     let parent = path.parent().unwrap_or(Path::new("/"));
-    let name = path
-        .file_name()
-        .ok_or_else(|| StepError::Other(format!("mount target {}: no file name", path.display())))?;
+    let name = path.file_name().ok_or_else(|| {
+        StepError::Other(format!("mount target {}: no file name", path.display()))
+    })?;
     let pfd = mkdir_all(root, parent)?;
     match nix::fcntl::openat(
         Some(pfd.as_raw_fd()),
@@ -100,12 +103,4 @@ pub(crate) fn ensure_target(
     open_path(root, path).at("open mount target", path.display())
 }
 
-/// Open a host path (outside the container) as an owned, close-on-exec fd.
-pub(crate) fn open_host<P: ?Sized + nix::NixPath>(
-    path: &P,
-    flags: nix::fcntl::OFlag,
-) -> nix::Result<OwnedFd> {
-    let fd = nix::fcntl::open(path, flags | nix::fcntl::OFlag::O_CLOEXEC, Mode::empty())?;
-    // SAFETY: open returned a new descriptor that nothing else owns.
-    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
-}
+pub(crate) use jinn_sys::fd::open as open_host;

@@ -25,7 +25,9 @@ pub(crate) fn mount_entry(
     match &m.kind {
         MountKind::Bind { source, recursive } => {
             let is_dir = std::fs::metadata(source)
-                .map_err(|e| StepError::Other(format!("bind mount source {}: {e}", source.display())))?
+                .map_err(|e| {
+                    StepError::Other(format!("bind mount source {}: {e}", source.display()))
+                })?
                 .is_dir();
             let target = ensure_target(root, &m.destination, is_dir)?;
             let tree = open_tree_clone(cwd(), &source.to_string_lossy(), *recursive)
@@ -35,7 +37,7 @@ pub(crate) fn mount_entry(
                 .at("bind mount", format!("{} on {dest}", source.display()))?;
             propagate(&tree, m.propagation).at("set propagation of", &dest)
         }
-        MountKind::Filesystem { fstype, .. } if fstype == "cgroup" && !cgroups.is_empty() => {
+        MountKind::Filesystem { fstype, .. } if fstype == "cgroup" => {
             cgroup_v1_tree(root, m, cgroups)
         }
         MountKind::Filesystem { fstype, source } => {
@@ -53,7 +55,10 @@ pub(crate) fn mount_entry(
 
 fn mount_error(fstype: &str, dest: &impl std::fmt::Display, e: (String, nix::Error)) -> StepError {
     let (what, errno) = e;
-    StepError::Other(format!("mount {fstype} on {dest}: {what}: {errno}"))
+    StepError::Other(format!(
+        "mount {fstype} on {dest}: {what}: {}",
+        jinn_sys::errno_text(errno)
+    ))
 }
 
 /// A new, detached filesystem instance with `data` options and mount attributes.
@@ -144,7 +149,11 @@ fn cgroup_v1_tree(
     move_mount(tmpfs.as_fd(), target.as_fd()).at("mount tmpfs on", &dest)?;
     for src in cgroups {
         let sub = Path::new(&src.name);
-        match nix::sys::stat::mkdirat(Some(tmpfs.as_raw_fd()), sub, Mode::from_bits_truncate(0o755)) {
+        match nix::sys::stat::mkdirat(
+            Some(tmpfs.as_raw_fd()),
+            sub,
+            Mode::from_bits_truncate(0o755),
+        ) {
             Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
             Err(e) => return Err(e).at("mkdir", format!("{dest}/{}", src.name)),
         }
@@ -153,8 +162,10 @@ fn cgroup_v1_tree(
         let tree = open_tree_clone(cwd(), &src.host_dir.to_string_lossy(), false)
             .at("open cgroup", src.host_dir.display())?;
         set_attrs(&tree, m).at("set mount attributes of", format!("{dest}/{}", src.name))?;
-        move_mount(tree.as_fd(), sub_fd.as_fd())
-            .at("bind mount", format!("{} on {dest}/{}", src.host_dir.display(), src.name))?;
+        move_mount(tree.as_fd(), sub_fd.as_fd()).at(
+            "bind mount",
+            format!("{} on {dest}/{}", src.host_dir.display(), src.name),
+        )?;
     }
     if m.attr_set & MOUNT_ATTR_RDONLY != 0 {
         mount_setattr(

@@ -21,8 +21,9 @@ pub(crate) struct PrivateProc {
 
 impl PrivateProc {
     pub(crate) fn open() -> Result<PrivateProc, StepError> {
-        let fd = new_fs("proc", "proc", &[], 0)
-            .map_err(|(w, e)| StepError::Other(format!("private procfs: {w}: {e}")))?;
+        let fd = new_fs("proc", "proc", &[], 0).map_err(|(w, e)| {
+            StepError::Other(format!("private procfs: {w}: {}", jinn_sys::errno_text(e)))
+        })?;
         Ok(PrivateProc { fd })
     }
 
@@ -77,7 +78,12 @@ pub(crate) fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepEr
     let c = p.capabilities.unwrap_or(CapabilitiesPlan::default());
     caps::limit_bounding(c.bounding, last_cap).step("drop bounding capabilities")?;
     caps::set_keepcaps(true).step("prctl PR_SET_KEEPCAPS")?;
-    let gids: Vec<Gid> = p.user.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+    let gids: Vec<Gid> = p
+        .user
+        .additional_gids
+        .iter()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
     setgroups(&gids).step("setgroups")?;
     let gid = Gid::from_raw(p.user.gid);
     setresgid(gid, gid, gid).at("setgid", p.user.gid)?;
@@ -90,7 +96,10 @@ pub(crate) fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepEr
         inheritable: c.inheritable,
     })
     .step("capset")?;
-    caps::set_ambient(c.ambient).step("set ambient capabilities")?;
+    // The kernel only lets a capability into the ambient set when it is both permitted
+    // and inheritable; runc skips the others (its default config lists ambient
+    // capabilities but no inheritable ones), and so does jinn.
+    caps::set_ambient(c.ambient & c.permitted & c.inheritable).step("set ambient capabilities")?;
     Ok(())
 }
 
@@ -98,7 +107,11 @@ pub(crate) fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepEr
 /// own `PATH` (not jinn's), inside the container. Runs after pivot_root.
 pub(crate) fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
     let arg0 = &p.args[0];
-    let not_found = || StepError::Other(format!("exec: \"{arg0}\": executable file not found in $PATH"));
+    let not_found = || {
+        StepError::Other(format!(
+            "exec: \"{arg0}\": executable file not found in $PATH"
+        ))
+    };
     if arg0.contains('/') {
         let path = if Path::new(arg0).is_absolute() {
             PathBuf::from(arg0)
@@ -106,7 +119,10 @@ pub(crate) fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
             p.cwd.join(arg0)
         };
         if let Err(e) = nix::unistd::access(&path, nix::unistd::AccessFlags::X_OK) {
-            return Err(StepError::Other(format!("exec: \"{arg0}\": {e}")));
+            return Err(StepError::Other(format!(
+                "exec: \"{arg0}\": {}",
+                jinn_sys::errno_text(e)
+            )));
         }
         return CString::new(path.into_os_string().into_encoded_bytes()).map_err(|_| not_found());
     }
@@ -118,7 +134,9 @@ pub(crate) fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
     for dir in search.split(':').filter(|d| !d.is_empty()) {
         let candidate = Path::new(dir).join(arg0);
         if let Ok(meta) = std::fs::metadata(&candidate) {
-            if meta.is_file() && nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok() {
+            if meta.is_file()
+                && nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok()
+            {
                 return CString::new(candidate.into_os_string().into_encoded_bytes())
                     .map_err(|_| not_found());
             }

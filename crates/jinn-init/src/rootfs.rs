@@ -41,7 +41,11 @@ pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, StepError> {
     if shared {
         // pivot_root refuses a shared parent mount: make the rootfs's parent private.
         let parent = rootfs.parent().unwrap_or(Path::new("/"));
-        let pfd = open_host(parent, nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC).at("open", parent.display())?;
+        let pfd = open_host(
+            parent,
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        )
+        .at("open", parent.display())?;
         mount_setattr(
             pfd.as_fd(),
             false,
@@ -53,14 +57,22 @@ pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, StepError> {
         .at("make private", parent.display())?;
     }
 
-    let target = open_host(rootfs, nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC).at("open rootfs", rootfs.display())?;
-    let tree = open_tree_clone(target.as_fd(), "", true).at("bind mount rootfs", rootfs.display())?;
+    let target = open_host(
+        rootfs,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+    )
+    .at("open rootfs", rootfs.display())?;
+    let tree =
+        open_tree_clone(target.as_fd(), "", true).at("bind mount rootfs", rootfs.display())?;
     move_mount(tree.as_fd(), target.as_fd()).at("bind mount rootfs", rootfs.display())?;
     Ok(tree)
 }
 
 /// `linux.maskedPaths`: /dev/null over files, an empty read-only tmpfs over directories.
-pub(crate) fn mask_paths(root: BorrowedFd<'_>, paths: &[std::path::PathBuf]) -> Result<(), StepError> {
+pub(crate) fn mask_paths(
+    root: BorrowedFd<'_>,
+    paths: &[std::path::PathBuf],
+) -> Result<(), StepError> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -73,8 +85,13 @@ pub(crate) fn mask_paths(root: BorrowedFd<'_>, paths: &[std::path::PathBuf]) -> 
         };
         let st = fstat(target.as_raw_fd()).at("stat masked path", p.display())?;
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR {
-            let tmpfs = new_fs("tmpfs", "tmpfs", &[], MOUNT_ATTR_RDONLY)
-                .map_err(|(w, e)| StepError::Other(format!("mask {}: tmpfs {w}: {e}", p.display())))?;
+            let tmpfs = new_fs("tmpfs", "tmpfs", &[], MOUNT_ATTR_RDONLY).map_err(|(w, e)| {
+                StepError::Other(format!(
+                    "mask {}: tmpfs {w}: {}",
+                    p.display(),
+                    jinn_sys::errno_text(e)
+                ))
+            })?;
             move_mount(tmpfs.as_fd(), target.as_fd()).at("mask", p.display())?;
         } else {
             let tree = open_tree_clone(null.as_fd(), "", false).at("open", "/dev/null")?;
@@ -86,24 +103,34 @@ pub(crate) fn mask_paths(root: BorrowedFd<'_>, paths: &[std::path::PathBuf]) -> 
 
 /// The host's /dev/null, checked to be the real character device 1:3.
 fn host_dev_null() -> Result<OwnedFd, StepError> {
-    let fd = open_host("/dev/null", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NOFOLLOW).at("open", "/dev/null")?;
+    let fd = open_host(
+        "/dev/null",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NOFOLLOW,
+    )
+    .at("open", "/dev/null")?;
     let st = fstat(fd.as_raw_fd()).at("stat", "/dev/null")?;
     let is_chr = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
     if !is_chr || st.st_rdev != nix::sys::stat::makedev(1, 3) {
-        return Err(StepError::Other("/dev/null is not the null device (1:3)".into()));
+        return Err(StepError::Other(
+            "/dev/null is not the null device (1:3)".into(),
+        ));
     }
     Ok(fd)
 }
 
 /// `linux.readonlyPaths`: bind each path on itself, read-only (submounts too).
-pub(crate) fn readonly_paths(root: BorrowedFd<'_>, paths: &[std::path::PathBuf]) -> Result<(), StepError> {
+pub(crate) fn readonly_paths(
+    root: BorrowedFd<'_>,
+    paths: &[std::path::PathBuf],
+) -> Result<(), StepError> {
     for p in paths {
         let target = match open_in_root(root, &rel(p), libc::O_PATH | libc::O_NOFOLLOW, 0) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => continue,
             Err(e) => return Err(e).at("open readonly path", p.display()),
         };
-        let tree = open_tree_clone(target.as_fd(), "", true).at("bind readonly path", p.display())?;
+        let tree =
+            open_tree_clone(target.as_fd(), "", true).at("bind readonly path", p.display())?;
         mount_setattr(
             tree.as_fd(),
             true,
@@ -122,14 +149,21 @@ pub(crate) fn readonly_paths(root: BorrowedFd<'_>, paths: &[std::path::PathBuf])
 pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), StepError> {
     nix::unistd::fchdir(root.as_raw_fd()).step("chdir to rootfs")?;
     if no_pivot {
-        mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>).step("move rootfs to /")?;
+        mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+            .step("move rootfs to /")?;
         nix::unistd::chroot(".").step("chroot to rootfs")?;
     } else {
         pivot_root_here().step("pivot_root")?;
         // The old root is now stacked under "."; make sure its unmount cannot propagate
         // to the host, then detach it.
-        mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-            .step("make old root rslave")?;
+        mount(
+            None::<&str>,
+            ".",
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .step("make old root rslave")?;
         umount2(".", MntFlags::MNT_DETACH).step("detach old root")?;
     }
     nix::unistd::chdir("/").step("chdir to /")
@@ -137,7 +171,11 @@ pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), StepErro
 
 /// `root.readonly`: the root mount itself becomes read-only (not its submounts, as runc).
 pub(crate) fn make_root_readonly() -> Result<(), StepError> {
-    let root = open_host("/", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC).at("open", "/")?;
+    let root = open_host(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+    )
+    .at("open", "/")?;
     mount_setattr(
         root.as_fd(),
         false,

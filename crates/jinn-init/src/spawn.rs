@@ -61,12 +61,15 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                 path: path.clone(),
                 source: io_errno(e),
             })?;
-            nix::sched::setns(f, nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32))
-                .map_err(|source| InitError::Path {
-                    what: "join namespace",
-                    path: path.clone(),
-                    source,
-                })?;
+            nix::sched::setns(
+                f,
+                nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32),
+            )
+            .map_err(|source| InitError::Path {
+                what: "join namespace",
+                path: path.clone(),
+                source,
+            })?;
         }
     }
 

@@ -61,8 +61,13 @@ pub fn get() -> nix::Result<CapSets> {
     };
     let mut data = [CapData::default(); 2];
     // SAFETY: header and a writable two-element data array of the v3 layout.
-    let ret =
-        unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) };
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
     Errno::result(ret)?;
     let join = |lo: u32, hi: u32| (lo as u64) | ((hi as u64) << 32);
     Ok(CapSets {

@@ -24,3 +24,17 @@ pub fn clear_cloexec(fd: i32) -> nix::Result<()> {
     let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
     Errno::result(ret).map(drop)
 }
+
+/// `open(path, flags | O_CLOEXEC)` of a host path, as an owned fd.
+pub fn open<P: ?Sized + nix::NixPath>(
+    path: &P,
+    flags: nix::fcntl::OFlag,
+) -> nix::Result<std::os::fd::OwnedFd> {
+    let fd = nix::fcntl::open(
+        path,
+        flags | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    // SAFETY: open returned a new descriptor that nothing else owns.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}

@@ -1,1 +1,63 @@
-fn main() {}
+//! jinn: an OCI container runtime with runc's command line.
+
+mod cli;
+mod commands;
+mod container;
+mod logging;
+mod signal;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.version {
+        println!("jinn version {}", env!("CARGO_PKG_VERSION"));
+        println!("commit: {}", env!("JINN_COMMIT"));
+        println!("spec: {}", jinn_state::OCI_VERSION);
+        return ExitCode::SUCCESS;
+    }
+    let to_file = match logging::init(cli.log.as_deref(), cli.log_format, cli.debug) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("jinn: open log file: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match dispatch(&cli) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            let msg = format!("{e}");
+            tracing::error!("{msg}");
+            if to_file {
+                eprintln!("{msg}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
+    let Some(command) = &cli.command else {
+        anyhow::bail!("no command given (see jinn --help)");
+    };
+    if let Command::Spec { bundle, rootless } = command {
+        return commands::spec::run(bundle, *rootless);
+    }
+    let store = jinn_state::Store::open(&cli.root)?;
+    match command {
+        Command::Create(args) => commands::create::run(&store, args),
+        Command::Start { id } => commands::start::run(&store, id),
+        Command::State { id } => commands::state::run(&store, id),
+        Command::Kill { all, id, signal } => {
+            commands::kill::run(&store, id, signal.as_deref(), *all)
+        }
+        Command::Delete { force, id } => commands::delete::run(&store, id, *force),
+        Command::Run(args) => commands::run::run(&store, args),
+        Command::List { format, quiet } => commands::list::run(&store, *format, *quiet),
+        Command::Spec { .. } => unreachable!("handled above"),
+    }
+}

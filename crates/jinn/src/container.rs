@@ -1,0 +1,226 @@
+//! Container lifecycle operations shared by the commands: create (used by `create` and
+//! `run`), start, signal, and destroy (used by `delete` and `run`).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use jinn_cgroups::{Cgroup, Layout};
+use jinn_init::{CgroupMountSource, SpawnOptions, Spawned};
+use jinn_state::{Container, Status, Store};
+
+use crate::cli::CreateArgs;
+
+/// Create the container `args.id` from its bundle: on any failure nothing is left behind
+/// (no state directory, cgroup, mount or process).
+pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> {
+    jinn_state::validate_id(&args.id)?;
+    if args.console_socket.is_some() {
+        bail!("--console-socket: terminals are not supported by jinn yet");
+    }
+    let plan = jinn_config::load(&args.bundle)?;
+    if plan.process.terminal {
+        bail!("process.terminal: cannot allocate a terminal without --console-socket (set \"terminal\": false)");
+    }
+    let cgroup = Cgroup::new(plan.cgroups_path.as_deref(), &args.id)?;
+
+    let container = store.create(&args.id)?;
+    let mut undo = Undo {
+        container: Some(container),
+        cgroup: None,
+    };
+    cgroup.create()?;
+    undo.cgroup = Some(&cgroup);
+    if let Some(resources) = &plan.resources {
+        cgroup.apply(resources)?;
+    }
+    let v2_fd: Option<OwnedFd> = match (cgroup.layout(), cgroup.v2_dir()) {
+        (Layout::V2, Some(dir)) => Some(
+            jinn_sys::fd::open(
+                dir,
+                nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+            )
+            .map_err(|e| anyhow::anyhow!("open cgroup {}: {e}", dir.display()))?,
+        ),
+        _ => None,
+    };
+    let mut before_go = |pid: nix::unistd::Pid| -> Result<(), String> {
+        if v2_fd.is_none() {
+            cgroup.add_pid(pid.as_raw()).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    let container = undo.container.as_ref().expect("container is set");
+    let spawned = jinn_init::spawn(SpawnOptions {
+        plan: &plan,
+        state_dir: container.dir_fd(),
+        no_pivot: args.no_pivot,
+        preserve_fds: args.preserve_fds,
+        cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
+        cgroup_mounts: cgroup_mount_sources(&cgroup),
+        before_go: &mut before_go,
+    })?;
+
+    let mut container = undo.container.take().expect("container is set");
+    let pid = spawned.pid.as_raw();
+    let st = container.state_mut();
+    st.pid = pid;
+    st.pid_start_time = jinn_state::process_start_time(pid).unwrap_or(0);
+    st.bundle = plan.bundle.clone();
+    st.rootfs = plan.rootfs.clone();
+    st.annotations = plan.annotations.clone();
+    st.status = Status::Created;
+    st.cgroup_paths = serde_json::to_value(&cgroup)?;
+    st.config_oci_version = plan.oci_version.clone();
+    if let Err(e) = container
+        .save()
+        .map_err(anyhow::Error::from)
+        .and_then(|()| match &args.pid_file {
+            Some(p) => write_pid_file(p, pid),
+            None => Ok(()),
+        })
+    {
+        undo.container = Some(container);
+        kill_and_wait(spawned.pidfd.as_ref().map(|f| f.as_fd()), pid);
+        return Err(e);
+    }
+    undo.cgroup = None;
+    Ok((container, spawned))
+}
+
+/// Undo a half-made container when `create` fails.
+struct Undo<'a> {
+    container: Option<Container>,
+    cgroup: Option<&'a Cgroup>,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if let Some(cg) = self.cgroup.take() {
+            if let Err(e) = cg.destroy() {
+                tracing::warn!("cleanup: {e}");
+            }
+        }
+        if let Some(c) = self.container.take() {
+            if let Err(e) = c.destroy() {
+                tracing::warn!("cleanup: {e}");
+            }
+        }
+    }
+}
+
+/// The host cgroup directories a `cgroup` mount shows: v1 hierarchies by name; on a
+/// pure v2 host the one unified directory (unnamed).
+fn cgroup_mount_sources(cg: &Cgroup) -> Vec<CgroupMountSource> {
+    let _ = cg;
+    Vec::<CgroupMountSource>::new()
+}
+
+/// `--pid-file`: written atomically, relative to the current directory as runc.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let path = std::path::absolute(path)?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    std::fs::write(&tmp, pid.to_string())
+        .map_err(|e| anyhow::anyhow!("write pid file {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("write pid file {}: {e}", path.display())
+    })
+}
+
+/// Tell a created container to run its program.
+pub fn start(container: &mut Container) -> Result<()> {
+    match container.live_status() {
+        Status::Created => {}
+        Status::Stopped => bail!("cannot start a container that has stopped"),
+        Status::Running | Status::Paused => bail!("cannot start an already running container"),
+        Status::Creating => bail!("cannot start a container that is still being created"),
+    }
+    let result = jinn_init::start::request_start(container.dir_fd());
+    let _ = container.remove_file(jinn_init::start::EXEC_SOCKET);
+    let st = container.state_mut();
+    st.started = true;
+    st.status = Status::Running;
+    container.save()?;
+    Ok(result?)
+}
+
+/// Send `sig` to the container's init (or, with `all`, every process of its cgroup).
+pub fn signal(container: &Container, sig: i32, all: bool) -> Result<()> {
+    if container.live_status() == Status::Stopped {
+        bail!("container not running");
+    }
+    if all {
+        return Ok(load_cgroup(container)?.kill_all(sig)?);
+    }
+    let pid = container.state().pid;
+    let pidfd = pidfd_of(container)?;
+    jinn_sys::pidfd::send_signal(pidfd.as_fd(), sig)
+        .map_err(|e| anyhow::anyhow!("kill container init (pid {pid}): {e}"))
+}
+
+/// A pidfd of the container's init, verified to be the same process (start time).
+fn pidfd_of(container: &Container) -> Result<OwnedFd> {
+    let st = container.state();
+    let fd = jinn_sys::pidfd::open(st.pid)
+        .map_err(|e| anyhow::anyhow!("pidfd_open of container init (pid {}): {e}", st.pid))?;
+    if !jinn_state::process_is_alive(st.pid, st.pid_start_time) {
+        bail!("container not running");
+    }
+    Ok(fd)
+}
+
+/// SIGKILL the init and wait until it is gone (best effort).
+fn kill_and_wait(pidfd: Option<std::os::fd::BorrowedFd<'_>>, pid: i32) {
+    match pidfd {
+        Some(fd) => {
+            let _ = jinn_sys::pidfd::send_signal(fd, libc::SIGKILL);
+            let _ = jinn_sys::pidfd::wait_exit(fd, 10_000);
+        }
+        None => {
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+        }
+    }
+}
+
+/// Remove a container: kill what is left of it (when `force`, or when it was only
+/// created), its cgroup, and its state directory.
+pub fn destroy(container: Container, force: bool) -> Result<()> {
+    let status = container.live_status();
+    match status {
+        Status::Stopped => {}
+        Status::Created => kill_container(&container)?,
+        _ if force => kill_container(&container)?,
+        s => bail!(
+            "cannot delete container {} that is not stopped: {s}",
+            container.id()
+        ),
+    }
+    if !container.state().cgroup_paths.is_null() {
+        let cg = load_cgroup(&container)?;
+        if force || status != Status::Stopped {
+            let _ = cg.kill_all(libc::SIGKILL);
+        }
+        cg.destroy()?;
+    }
+    Ok(container.destroy()?)
+}
+
+fn kill_container(container: &Container) -> Result<()> {
+    if let Ok(fd) = pidfd_of(container) {
+        kill_and_wait(Some(fd.as_fd()), container.state().pid);
+    }
+    Ok(())
+}
+
+fn load_cgroup(container: &Container) -> Result<Cgroup> {
+    Ok(serde_json::from_value(
+        container.state().cgroup_paths.clone(),
+    )?)
+}
