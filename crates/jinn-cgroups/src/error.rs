@@ -1,0 +1,125 @@
+//! The one error type of this crate.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while managing a container's cgroup.
+///
+/// Variants that wrap an OS error put its text in the message
+/// (`write /sys/fs/cgroup/memory/x/memory.limit_in_bytes: invalid argument (os error 22)`)
+/// and keep the `io::Error` in the `error` field for callers that want to
+/// match on it; it is deliberately not exposed as `source()`, so a chain printer
+/// does not print the OS error twice.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("read {}: {}", path.display(), os_text(error))]
+    Read { path: PathBuf, error: io::Error },
+
+    #[error("write {}: {}", path.display(), os_text(error))]
+    Write { path: PathBuf, error: io::Error },
+
+    #[error("mkdir {}: {}", path.display(), os_text(error))]
+    Mkdir { path: PathBuf, error: io::Error },
+
+    #[error("rmdir {}: {}", path.display(), os_text(error))]
+    Rmdir { path: PathBuf, error: io::Error },
+
+    #[error("statfs {}: {}", path.display(), os_text(error))]
+    Statfs { path: PathBuf, error: io::Error },
+
+    #[error("send signal {signal} to pid {pid}: {}", os_text(error))]
+    Signal {
+        pid: i32,
+        signal: i32,
+        error: io::Error,
+    },
+
+    /// `/proc/self/mountinfo` or `/proc/self/cgroup` had a line we cannot parse.
+    #[error("parse {file}: {reason}")]
+    Parse { file: &'static str, reason: String },
+
+    #[error("no cgroup filesystem is mounted (looked in /proc/self/mountinfo)")]
+    NoCgroupFs,
+
+    /// The runtime's own cgroup (from `/proc/self/cgroup`) is not visible
+    /// under the hierarchy's mount point.
+    #[error("own cgroup {own} of hierarchy {hierarchy} is outside the mount root {root}")]
+    OwnCgroupOutsideMount {
+        hierarchy: String,
+        own: String,
+        root: String,
+    },
+
+    /// `linux.cgroupsPath` is malformed or unsupported.
+    #[error("linux.cgroupsPath {path:?}: {reason}")]
+    InvalidPath { path: String, reason: String },
+
+    /// systemd-style `slice:prefix:name` cgroup paths.
+    #[error("linux.cgroupsPath: systemd cgroup paths need --systemd-cgroup (not supported yet)")]
+    SystemdPath { path: String },
+
+    /// A resource was requested but its controller is not mounted or not
+    /// enabled for this cgroup.
+    #[error("{field}: the {controller} cgroup controller is not available on this host")]
+    ControllerMissing {
+        field: &'static str,
+        controller: &'static str,
+    },
+
+    /// A resource value that can never be applied.
+    #[error("{field}: {reason}")]
+    InvalidResource { field: &'static str, reason: String },
+
+    /// The cgroup did not reach the requested freezer state in time.
+    #[error("{}: cgroup did not become {state} within {timeout_ms} ms", path.display())]
+    FreezeTimeout {
+        path: PathBuf,
+        state: &'static str,
+        timeout_ms: u64,
+    },
+}
+
+pub type Result<T, E = CgroupError> = std::result::Result<T, E>;
+
+impl CgroupError {
+    /// The raw OS error number, when the failure came from the kernel.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Self::Read { error, .. }
+            | Self::Write { error, .. }
+            | Self::Mkdir { error, .. }
+            | Self::Rmdir { error, .. }
+            | Self::Statfs { error, .. }
+            | Self::Signal { error, .. } => error.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+/// `io::Error` text with a lower-case first letter: `invalid argument (os error 22)`.
+fn os_text(error: &io::Error) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_error_message_is_lower_case_with_path() {
+        let e = CgroupError::Write {
+            path: "/sys/fs/cgroup/memory/x/memory.limit_in_bytes".into(),
+            error: io::Error::from_raw_os_error(libc::EINVAL),
+        };
+        assert_eq!(
+            e.to_string(),
+            "write /sys/fs/cgroup/memory/x/memory.limit_in_bytes: invalid argument (os error 22)"
+        );
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+    }
+}
