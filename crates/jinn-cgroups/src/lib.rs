@@ -165,6 +165,26 @@ impl Cgroup {
             .map(|d| d.path.as_path())
     }
 
+    /// What a `cgroup` mount inside the container shows, as (name under the mount
+    /// point, host directory): on v1 and hybrid hosts one entry per hierarchy, named
+    /// after its mount point (`cpu`, `memory`, `systemd`, `unified`); on a pure v2
+    /// host the one directory, unnamed.
+    pub fn mount_sources(&self) -> Vec<(String, PathBuf)> {
+        if self.layout == Layout::V2 {
+            return self
+                .v2_dir()
+                .map(|d| vec![(String::new(), d.to_path_buf())])
+                .unwrap_or_default();
+        }
+        self.dirs
+            .iter()
+            .filter_map(|d| {
+                let name = d.mountpoint.file_name()?.to_string_lossy().into_owned();
+                Some((name, d.path.clone()))
+            })
+            .collect()
+    }
+
     fn created(&self) -> MutexGuard<'_, Vec<PathBuf>> {
         self.created.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -3,6 +3,7 @@
 //! [`load`] does all of it for a bundle directory; [`parse`], [`validate`] and [`translate`]
 //! are the steps. [`default_spec`] writes the config.json of `jinn spec`.
 
+mod device_rules;
 mod error;
 pub mod mount_options;
 mod parse;

@@ -127,7 +127,9 @@ pub fn translate(spec: &Spec, bundle: &Path) -> Result<Plan, ConfigError> {
         rootfs_propagation,
         sysctl: sorted(linux.and_then(|l| l.sysctl().as_ref())),
         cgroups_path,
-        resources: linux.and_then(|l| l.resources().clone()),
+        resources: Some(crate::device_rules::with_default_device_rules(
+            linux.and_then(|l| l.resources().clone()),
+        )),
         seccomp: linux.and_then(|l| l.seccomp().clone()),
         hooks: translate_hooks(spec)?,
         annotations: sorted(spec.annotations().as_ref()),

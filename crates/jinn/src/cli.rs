@@ -12,25 +12,25 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     /// Root directory for storage of container state
-    #[arg(long, global = true, default_value = jinn_state::DEFAULT_ROOT)]
+    #[arg(long, default_value = jinn_state::DEFAULT_ROOT)]
     pub root: PathBuf,
     /// Set the log file to write jinn logs to (default is stderr)
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub log: Option<PathBuf>,
     /// Set the log format ('text' (default), or 'json')
-    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Enable debug logging
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub debug: bool,
     /// Enable systemd cgroup support
-    #[arg(long = "systemd-cgroup", global = true)]
+    #[arg(long = "systemd-cgroup")]
     pub systemd_cgroup: bool,
     /// Ignore cgroup permission errors ('true', 'false', or 'auto')
-    #[arg(long, global = true, default_value = "auto")]
+    #[arg(long, default_value = "auto")]
     pub rootless: String,
     /// Path to the criu binary used for checkpoint and restore (accepted, unused)
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub criu: Option<PathBuf>,
     /// Print the version
     #[arg(short = 'v', long)]

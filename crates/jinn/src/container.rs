@@ -112,8 +112,10 @@ impl Drop for Undo<'_> {
 /// The host cgroup directories a `cgroup` mount shows: v1 hierarchies by name; on a
 /// pure v2 host the one unified directory (unnamed).
 fn cgroup_mount_sources(cg: &Cgroup) -> Vec<CgroupMountSource> {
-    let _ = cg;
-    Vec::<CgroupMountSource>::new()
+    cg.mount_sources()
+        .into_iter()
+        .map(|(name, host_dir)| CgroupMountSource { name, host_dir })
+        .collect()
 }
 
 /// `--pid-file`: written atomically, relative to the current directory as runc.
