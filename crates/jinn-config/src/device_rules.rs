@@ -66,9 +66,9 @@ mod tests {
         let rules = out.devices().as_ref().unwrap();
         assert_eq!(rules.len(), 1 + DEFAULT_RULES.len());
         assert_eq!(rules[0], deny_all);
-        assert_eq!(rules[3].major(), &Some(1));
-        assert_eq!(rules[3].minor(), &Some(3));
-        assert_eq!(rules[1].major(), &None, "mknod rule is for any major");
+        assert_eq!(rules[3].major(), Some(1));
+        assert_eq!(rules[3].minor(), Some(3));
+        assert_eq!(rules[1].major(), None, "mknod rule is for any major");
     }
 
     #[test]

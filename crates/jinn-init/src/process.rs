@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use jinn_config::{CapabilitiesPlan, Plan, ProcessPlan};
+use jinn_config::{Plan, ProcessPlan};
 use jinn_sys::caps;
 use jinn_sys::resolve::open_beneath;
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
@@ -75,7 +75,7 @@ fn rlimit_name(resource: u32) -> String {
 /// Switch to the process's user and capability sets, in the order the kernel needs:
 /// bounding set (needs CAP_SETPCAP), keep-caps across setuid, ids, then the sets.
 pub(crate) fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepError> {
-    let c = p.capabilities.unwrap_or(CapabilitiesPlan::default());
+    let c = p.capabilities.unwrap_or_default();
     caps::limit_bounding(c.bounding, last_cap).step("drop bounding capabilities")?;
     caps::set_keepcaps(true).step("prctl PR_SET_KEEPCAPS")?;
     let gids: Vec<Gid> = p
