@@ -123,23 +123,8 @@ fn state_json_and_status_transitions() {
     let rt = Runtime::new();
     let mut b = waiting_bundle();
     b.set("/annotations", json!({ "org.jinn.test": "yes" }));
-    // A createRuntime hook records the state the runtime hands to hooks: "creating".
-    let hook_out = b.path().join("hook-state.json");
-    b.push(
-        "/hooks/createRuntime",
-        json!({ "path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", hook_out.display())] }),
-    );
     let id = rt.new_id();
     assert_success(&rt.create(&b, &id), "create");
-
-    let hook_state: Value =
-        serde_json::from_str(&fs::read_to_string(&hook_out).expect("createRuntime hook ran"))
-            .expect("hook stdin is the state JSON");
-    assert_eq!(
-        hook_state["status"], "creating",
-        "state given to createRuntime hooks"
-    );
-    assert_eq!(hook_state["id"], id.as_str());
 
     let st = rt.state(&id).expect("state after create");
     assert_eq!(st["status"], "created");
@@ -188,6 +173,33 @@ fn state_json_and_status_transitions() {
     assert!(rt.state(&id).is_none(), "state after delete must fail");
     assert_no_leftovers(&rt, &id, &b);
     host.assert_unchanged();
+}
+
+#[test]
+fn creating_is_the_status_given_to_create_runtime_hooks() {
+    let rt = Runtime::new();
+    let mut b = sleeper_bundle();
+    // The hook runs on the host with the state JSON on its stdin.
+    let hook_out = b.path().join("hook-state.json");
+    b.push(
+        "/hooks/createRuntime",
+        json!({ "path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", hook_out.display())] }),
+    );
+    let id = rt.new_id();
+    assert_success(&rt.create(&b, &id), "create");
+    let hook_state: Value =
+        serde_json::from_str(&fs::read_to_string(&hook_out).expect("createRuntime hook ran"))
+            .expect("hook stdin is the state JSON");
+    assert_eq!(hook_state["status"], "creating");
+    assert_eq!(hook_state["id"], id.as_str());
+    assert_eq!(hook_state["bundle"], b.path_str());
+    assert!(
+        hook_state["pid"].as_u64().is_some_and(|p| p > 0),
+        "{hook_state}"
+    );
+    assert_eq!(rt.status(&id).as_deref(), Some("created"));
+    assert_success(&rt.delete_force(&id), "delete --force");
+    assert_no_leftovers(&rt, &id, &b);
 }
 
 #[test]
