@@ -155,7 +155,10 @@ fn good_minimal_for_start_loads() {
     // No resources in the config: only runc's default device rules are planned.
     let r = plan.resources.expect("default device rules");
     assert!(r.memory().is_none() && r.cpu().is_none() && r.pids().is_none());
-    assert!(r.devices().as_ref().is_some_and(|d| d.iter().all(|rule| rule.allow())));
+    assert!(r
+        .devices()
+        .as_ref()
+        .is_some_and(|d| d.iter().all(|rule| rule.allow())));
     assert_eq!(plan.process.capabilities, None);
     assert!(plan.process.rlimits.is_empty());
     assert!(plan.mounts.is_empty());

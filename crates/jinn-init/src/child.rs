@@ -95,9 +95,7 @@ fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
     rootfs::readonly_paths(root.as_fd(), &plan.readonly_paths)?;
     rootfs::switch_root(&root, ctx.no_pivot)?;
     drop(root);
-    if plan.rootfs_readonly {
-        rootfs::make_root_readonly()?;
-    }
+    rootfs::finish_root(plan)?;
 
     // The process.
     process::namespaced_settings(plan)?;

@@ -39,13 +39,13 @@ pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, StepError> {
         .rootfs_propagation
         .is_some_and(|p| p.kind == PropagationKind::Shared);
     if shared {
-        // pivot_root refuses a shared parent mount: make the rootfs's parent private.
-        let parent = rootfs.parent().unwrap_or(Path::new("/"));
-        let pfd = open_host(
-            parent,
-            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
-        )
-        .at("open", parent.display())?;
+        // pivot_root refuses a shared parent mount, and a bind under a shared mount would
+        // show up on the host: make the mount holding the rootfs private first.
+        let mut parent = rootfs.parent().unwrap_or(Path::new("/"));
+        while !jinn_sys::mount::is_mount_root(parent).at("stat", parent.display())? {
+            parent = parent.parent().unwrap_or(Path::new("/"));
+        }
+        let pfd = open_host(parent, nix::fcntl::OFlag::O_PATH).at("open", parent.display())?;
         mount_setattr(
             pfd.as_fd(),
             false,
@@ -147,6 +147,12 @@ pub(crate) fn readonly_paths(
 
 /// Make `root` the process's root directory and detach the host's mounts.
 pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), StepError> {
+    // The host's root, to detach it without propagating anything to the host.
+    let old_root = open_host(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+    )
+    .at("open", "/")?;
     nix::unistd::fchdir(root.as_raw_fd()).step("chdir to rootfs")?;
     if no_pivot {
         mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
@@ -154,14 +160,16 @@ pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), StepErro
         nix::unistd::chroot(".").step("chroot to rootfs")?;
     } else {
         pivot_root_here().step("pivot_root")?;
-        // The old root is now stacked under "."; make sure its unmount cannot propagate
-        // to the host, then detach it.
-        mount(
-            None::<&str>,
-            ".",
-            None::<&str>,
-            MsFlags::MS_SLAVE | MsFlags::MS_REC,
-            None::<&str>,
+        // The old root is now stacked on "." (the new root). Make its tree rslave by fd,
+        // so its unmount cannot propagate to the host: the path "." would name the new
+        // root and turn the container's own shared mounts private.
+        mount_setattr(
+            old_root.as_fd(),
+            true,
+            MountAttr {
+                propagation: libc::MS_SLAVE,
+                ..Default::default()
+            },
         )
         .step("make old root rslave")?;
         umount2(".", MntFlags::MNT_DETACH).step("detach old root")?;
@@ -169,20 +177,38 @@ pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), StepErro
     nix::unistd::chdir("/").step("chdir to /")
 }
 
-/// `root.readonly`: the root mount itself becomes read-only (not its submounts, as runc).
-pub(crate) fn make_root_readonly() -> Result<(), StepError> {
+/// After the switch: `root.readonly` makes the root mount itself read-only (not its
+/// submounts, as runc), and an explicit `rootfsPropagation` is set on the new root.
+pub(crate) fn finish_root(plan: &Plan) -> Result<(), StepError> {
+    if !plan.rootfs_readonly && plan.rootfs_propagation.is_none() {
+        return Ok(());
+    }
     let root = open_host(
         "/",
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
     )
     .at("open", "/")?;
-    mount_setattr(
-        root.as_fd(),
-        false,
-        MountAttr {
-            set: MOUNT_ATTR_RDONLY,
-            ..Default::default()
-        },
-    )
-    .at("make read-only", "/")
+    if plan.rootfs_readonly {
+        mount_setattr(
+            root.as_fd(),
+            false,
+            MountAttr {
+                set: MOUNT_ATTR_RDONLY,
+                ..Default::default()
+            },
+        )
+        .at("make read-only", "/")?;
+    }
+    if let Some(p) = plan.rootfs_propagation {
+        mount_setattr(
+            root.as_fd(),
+            p.recursive,
+            MountAttr {
+                propagation: p.kind.ms_flag(),
+                ..Default::default()
+            },
+        )
+        .at("set propagation of", "/")?;
+    }
+    Ok(())
 }

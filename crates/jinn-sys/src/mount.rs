@@ -147,3 +147,23 @@ pub fn pivot_root_here() -> nix::Result<()> {
     let ret = unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) };
     Errno::result(ret).map(drop)
 }
+
+/// Whether `path` is the root of a mount (`STATX_ATTR_MOUNT_ROOT`).
+pub fn is_mount_root(path: &std::path::Path) -> nix::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: statx is plain old data; all-zero is a valid value to be overwritten.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: p is a valid C string and stx a writable statx for the call.
+    let ret = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_BASIC_STATS,
+            &mut stx,
+        )
+    };
+    Errno::result(ret)?;
+    Ok(stx.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0)
+}

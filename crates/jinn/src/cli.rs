@@ -59,6 +59,7 @@ pub enum Command {
         #[arg(short, long)]
         all: bool,
         id: String,
+        #[arg(allow_hyphen_values = true)]
         signal: Option<String>,
     },
     /// Delete any resources held by the container
