@@ -9,6 +9,7 @@ use jinn_sys::process::exit_now;
 use nix::sys::signal::{SigSet, SigmaskHow};
 
 use crate::error::{Step, StepError};
+use crate::hooks::{self, HookKind};
 use crate::spawn::CgroupMountSource;
 use crate::start::{reply_error, ExecSocket};
 use crate::sync::{Message, SyncPipe};
@@ -44,24 +45,26 @@ pub(crate) fn main(ctx: ChildContext<'_>) -> ! {
 }
 
 /// What is left to do once `start` comes.
-struct Prepared {
+struct Prepared<'a> {
+    start_hooks: &'a [jinn_config::Hook],
+    start_state: String,
     program: std::ffi::CString,
     argv: Vec<std::ffi::CString>,
     envp: Vec<std::ffi::CString>,
 }
 
-fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
+fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     let plan = ctx.plan;
     // Die with `jinn create` while setting up; cleared once ready.
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
-    match ctx.sync.recv() {
-        Ok(Some(Message::Go)) => {}
+    let state = match ctx.sync.recv() {
+        Ok(Some(Message::Go { state })) => state,
         other => {
             return Err(StepError::Other(format!(
                 "sync: expected Go, got {other:?}"
             )))
         }
-    }
+    };
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let last_cap: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
@@ -93,6 +96,7 @@ fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
     fsutil::mkdir_all(root.as_fd(), &plan.process.cwd)?;
     rootfs::mask_paths(root.as_fd(), &plan.masked_paths)?;
     rootfs::readonly_paths(root.as_fd(), &plan.readonly_paths)?;
+    create_hooks(ctx, &state)?;
     rootfs::switch_root(&root, ctx.no_pivot)?;
     drop(root);
     rootfs::finish_root(plan)?;
@@ -122,19 +126,30 @@ fn setup(ctx: &ChildContext<'_>) -> Result<Prepared, StepError> {
         }
     }
     jinn_sys::caps::set_parent_death_signal(0).step("prctl PR_SET_PDEATHSIG")?;
+    // startContainer hooks see the container as `created`.
+    let mut start_state: serde_json::Value = serde_json::from_str(&state)
+        .map_err(|e| StepError::Other(format!("sync: bad state document: {e}")))?;
+    start_state["status"] = "created".into();
+    let start_state = start_state.to_string();
     Ok(Prepared {
         program,
         argv,
         envp,
+        start_hooks: &plan.hooks.start_container,
+        start_state,
     })
 }
 
 /// Wait for `jinn start`, then exec. Never returns.
-fn run(exec_socket: &ExecSocket, p: Prepared) -> ! {
+fn run(exec_socket: &ExecSocket, p: Prepared<'_>) -> ! {
     let mut conn = match exec_socket.wait_for_start() {
         Ok(c) => c,
         Err(_) => exit_now(1),
     };
+    if let Err(e) = hooks::run_all(HookKind::StartContainer, p.start_hooks, &p.start_state) {
+        reply_error(&mut conn, &e);
+        exit_now(1);
+    }
     // The program starts with no signal blocked, whatever jinn had blocked.
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     let errno = jinn_sys::process::execve(&p.program, &p.argv, &p.envp);
@@ -147,6 +162,26 @@ fn run(exec_socket: &ExecSocket, p: Prepared) -> ! {
         ),
     );
     exit_now(127)
+}
+
+/// prestart and createRuntime hooks (run by the parent, in the runtime namespace), then
+/// createContainer hooks (run here, in the container's namespaces, before pivot_root).
+fn create_hooks(ctx: &ChildContext<'_>, state: &str) -> Result<(), StepError> {
+    let h = &ctx.plan.hooks;
+    if !h.prestart.is_empty() || !h.create_runtime.is_empty() {
+        ctx.sync
+            .send(&Message::RunCreateRuntimeHooks)
+            .step("sync: request createRuntime hooks")?;
+        match ctx.sync.recv() {
+            Ok(Some(Message::HooksDone)) => {}
+            other => {
+                return Err(StepError::Other(format!(
+                    "sync: expected HooksDone, got {other:?}"
+                )))
+            }
+        }
+    }
+    hooks::run_all(HookKind::CreateContainer, &h.create_container, state).map_err(StepError::Other)
 }
 
 /// Join the namespaces given by path, user first and mount last (pid and time were

@@ -9,6 +9,7 @@ mod child;
 mod devices;
 pub mod error;
 mod fsutil;
+pub mod hooks;
 mod mounts;
 mod process;
 mod rootfs;

@@ -11,6 +11,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 use crate::error::InitError;
+use crate::hooks::{self, HookKind};
 use crate::start::ExecSocket;
 use crate::sync::{Message, SyncPipe};
 
@@ -26,6 +27,8 @@ pub struct CgroupMountSource {
 /// What `spawn` needs besides the plan.
 pub struct SpawnOptions<'a> {
     pub plan: &'a Plan,
+    /// The container id (for the state document hooks read).
+    pub id: &'a str,
     /// The container's state directory: the exec socket is made there.
     pub state_dir: BorrowedFd<'a>,
     /// `--no-pivot`: MS_MOVE + chroot instead of pivot_root.
@@ -103,7 +106,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
             drop(exec_socket);
-            match drive(&parent_end, child, plan, opts.before_go) {
+            match drive(&parent_end, child, opts.id, plan, opts.before_go) {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),
                 Err(e) => {
                     let _ = kill(child, Signal::SIGKILL);
@@ -121,6 +124,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
 fn drive(
     sync: &SyncPipe,
     child: Pid,
+    id: &str,
     plan: &Plan,
     before_go: &mut dyn FnMut(Pid) -> Result<(), String>,
 ) -> Result<(), InitError> {
@@ -129,12 +133,32 @@ fn drive(
         write_id_map(child, "uid_map", &plan.uid_mappings)?;
         write_id_map(child, "gid_map", &plan.gid_mappings)?;
     }
-    sync.send(&Message::Go).map_err(InitError::Sync)?;
-    match sync.recv()? {
-        Some(Message::Ready) => Ok(()),
-        Some(Message::Error { message }) => Err(InitError::Child(message)),
-        Some(other) => Err(InitError::Protocol(format!("unexpected {other:?}"))),
-        None => Err(InitError::ChildDied(String::new())),
+    let state = hooks::state_json(
+        id,
+        "creating",
+        child.as_raw(),
+        &plan.bundle,
+        &plan.annotations,
+    );
+    sync.send(&Message::Go {
+        state: state.clone(),
+    })
+    .map_err(InitError::Sync)?;
+    loop {
+        match sync.recv()? {
+            Some(Message::RunCreateRuntimeHooks) => {
+                hooks::run_all(HookKind::Prestart, &plan.hooks.prestart, &state)
+                    .and_then(|()| {
+                        hooks::run_all(HookKind::CreateRuntime, &plan.hooks.create_runtime, &state)
+                    })
+                    .map_err(InitError::Child)?;
+                sync.send(&Message::HooksDone).map_err(InitError::Sync)?;
+            }
+            Some(Message::Ready) => return Ok(()),
+            Some(Message::Error { message }) => return Err(InitError::Child(message)),
+            Some(other) => return Err(InitError::Protocol(format!("unexpected {other:?}"))),
+            None => return Err(InitError::ChildDied(String::new())),
+        }
     }
 }
 

@@ -7,9 +7,13 @@
 //!   clone3 ───────────────────────────────▶ (born in its new namespaces)
 //!   [cgroup v1: write pid to cgroup.procs]
 //!   [userns: write uid_map/gid_map]
-//!   Go ───────────────────────────────────▶ joins namespaces by path, mounts,
-//!                                           devices, pivot_root, process setup
-//!   ◀─────────────────────────────────── Ready { pid }      (or Error { message })
+//!   Go { state } ─────────────────────────▶ joins namespaces by path, mounts,
+//!                                           devices, masked/readonly paths
+//!   [hooks: ◀──────────────────── RunCreateRuntimeHooks
+//!    runs prestart, createRuntime
+//!    HooksDone ──────────────────────────▶ runs createContainer hooks]
+//!                                           pivot_root, process setup
+//!   ◀─────────────────────────────────── Ready              (or Error { message })
 //!   writes state.json, returns              waits on the exec socket for `start`
 //! ```
 
@@ -23,9 +27,15 @@ use crate::error::InitError;
 /// Every message of the protocol, both directions.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub enum Message {
-    /// Parent → init: the init's cgroup and id maps are in place; go on.
-    Go,
-    /// Init → parent: set up and waiting for `start`; `pid` as seen from the parent.
+    /// Parent → init: the init's cgroup and id maps are in place; go on. `state` is the
+    /// state document hooks read (status `creating`, the init's pid as the host sees it).
+    Go { state: String },
+    /// Init → parent: mounts are done, pivot_root is next: run the prestart and
+    /// createRuntime hooks now.
+    RunCreateRuntimeHooks,
+    /// Parent → init: those hooks succeeded.
+    HooksDone,
+    /// Init → parent: set up and waiting for `start`.
     Ready,
     /// Init → parent: a step failed; the text names the step and the path.
     Error { message: String },

@@ -51,15 +51,24 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
         Ok(())
     };
     let container = undo.container.as_ref().expect("container is set");
-    let spawned = jinn_init::spawn(SpawnOptions {
+    let spawned = match jinn_init::spawn(SpawnOptions {
         plan: &plan,
+        id: &args.id,
         state_dir: container.dir_fd(),
         no_pivot: args.no_pivot,
         preserve_fds: args.preserve_fds,
         cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
         cgroup_mounts: cgroup_mount_sources(&cgroup),
         before_go: &mut before_go,
-    })?;
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            // Step 12 of the lifecycle: undo (the guard), then poststop hooks.
+            drop(undo);
+            run_poststop(&plan.hooks.poststop, &args.id, &plan);
+            return Err(e.into());
+        }
+    };
 
     let mut container = undo.container.take().expect("container is set");
     let pid = spawned.pid.as_raw();
@@ -72,9 +81,8 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
     st.status = Status::Created;
     st.cgroup_paths = serde_json::to_value(&cgroup)?;
     st.config_oci_version = plan.oci_version.clone();
-    if let Err(e) = container
-        .save()
-        .map_err(anyhow::Error::from)
+    if let Err(e) = save_late_hooks(&container, &plan)
+        .and_then(|()| container.save().map_err(anyhow::Error::from))
         .and_then(|()| match &args.pid_file {
             Some(p) => write_pid_file(p, pid),
             None => Ok(()),
@@ -86,6 +94,41 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
     }
     undo.cgroup = None;
     Ok((container, spawned))
+}
+
+/// poststart and poststop hooks run from later processes (`start`, `delete`), and
+/// config.json may have changed by then: keep them as they were at create.
+fn save_late_hooks(container: &Container, plan: &jinn_config::Plan) -> Result<()> {
+    if !plan.hooks.poststart.is_empty() || !plan.hooks.poststop.is_empty() {
+        container.write_file(HOOKS_FILE, &serde_json::to_vec(&plan.hooks)?)?;
+    }
+    Ok(())
+}
+
+/// The hooks as planned at create, if any are run after it.
+fn load_hooks(container: &Container) -> Result<jinn_config::Hooks> {
+    match container.read_file(HOOKS_FILE) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
+        Err(e) if e.is_not_found() => Ok(jinn_config::Hooks::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where `create` keeps the hooks, in the state directory.
+const HOOKS_FILE: &str = "hooks.json";
+
+/// Run poststop hooks; a failure is a warning and the others still run (runtime.md).
+fn run_poststop(hooks: &[jinn_config::Hook], id: &str, plan: &jinn_config::Plan) {
+    let state = jinn_init::hooks::state_json(id, "stopped", 0, &plan.bundle, &plan.annotations);
+    poststop_with_state(hooks, &state);
+}
+
+fn poststop_with_state(hooks: &[jinn_config::Hook], state: &str) {
+    for h in hooks {
+        if let Err(e) = jinn_init::hooks::run(h, state) {
+            tracing::warn!("poststop hook {}: {e}", h.path.display());
+        }
+    }
 }
 
 /// Undo a half-made container when `create` fails.
@@ -149,7 +192,24 @@ pub fn start(container: &mut Container) -> Result<()> {
     st.started = true;
     st.status = Status::Running;
     container.save()?;
-    Ok(result?)
+    result?;
+    poststart(container)
+}
+
+/// poststart hooks, after the program runs and before `start` returns; a failure stops
+/// the container (runtime.md step 9) and is an error.
+fn poststart(container: &Container) -> Result<()> {
+    let hooks = load_hooks(container)?.poststart;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let state = container.oci_state_json().to_string();
+    if let Err(e) = jinn_init::hooks::run_all(jinn_init::hooks::HookKind::Poststart, &hooks, &state)
+    {
+        let _ = kill_container(container);
+        bail!(e);
+    }
+    Ok(())
 }
 
 /// Send `sig` to the container's init (or, with `all`, every process of its cgroup).
@@ -211,7 +271,12 @@ pub fn destroy(container: Container, force: bool) -> Result<()> {
         }
         cg.destroy()?;
     }
-    Ok(container.destroy()?)
+    let poststop = load_hooks(&container)?.poststop;
+    let mut state = container.oci_state_json();
+    state["status"] = "stopped".into();
+    container.destroy()?;
+    poststop_with_state(&poststop, &state.to_string());
+    Ok(())
 }
 
 fn kill_container(container: &Container) -> Result<()> {
