@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/install-deps.sh
-cargo build --release
+make build
 
 root=/run/jinn-demo
 id=demo-$$

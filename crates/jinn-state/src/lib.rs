@@ -653,10 +653,7 @@ impl Container {
             Ok(st) => st.st_uid,
             Err(_) => return String::new(),
         };
-        match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-            Ok(Some(user)) => user.name,
-            _ => format!("#{uid}"),
-        }
+        user_name(uid).unwrap_or_else(|| format!("#{uid}"))
     }
 
     /// The `jinn list` row: [`Container::oci_state`] with `owner` set to
@@ -678,3 +675,14 @@ impl StateError {
 
 #[cfg(test)]
 mod tests;
+
+/// The name of `uid` from /etc/passwd (no NSS: jinn's release binary is static).
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
+}
