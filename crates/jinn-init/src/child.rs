@@ -96,6 +96,7 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     fsutil::mkdir_all(root.as_fd(), &plan.process.cwd)?;
     rootfs::mask_paths(root.as_fd(), &plan.masked_paths)?;
     rootfs::readonly_paths(root.as_fd(), &plan.readonly_paths)?;
+    wait_for_cgroup(ctx)?;
     create_hooks(ctx, &state)?;
     rootfs::switch_root(&root, ctx.no_pivot)?;
     drop(root);
@@ -162,6 +163,23 @@ fn run(exec_socket: &ExecSocket, p: Prepared<'_>) -> ! {
         ),
     );
     exit_now(127)
+}
+
+/// Wait until the parent has placed us in our cgroups, then make the cgroup namespace.
+fn wait_for_cgroup(ctx: &ChildContext<'_>) -> Result<(), StepError> {
+    match ctx.sync.recv() {
+        Ok(Some(Message::CgroupJoined)) => {}
+        other => {
+            return Err(StepError::Other(format!(
+                "sync: expected CgroupJoined, got {other:?}"
+            )))
+        }
+    }
+    if ctx.cgroup_ns_after_join {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .step("unshare cgroup namespace")?;
+    }
+    Ok(())
 }
 
 /// prestart and createRuntime hooks (run by the parent, in the runtime namespace), then

@@ -39,8 +39,10 @@ pub struct SpawnOptions<'a> {
     pub cgroup_dir: Option<BorrowedFd<'a>>,
     /// Sources for a `cgroup` mount.
     pub cgroup_mounts: Vec<CgroupMountSource>,
-    /// Called with the init's pid before it goes on (e.g. to join cgroup v1 hierarchies).
-    pub before_go: &'a mut dyn FnMut(Pid) -> Result<(), String>,
+    /// Places the init in its cgroups (cgroup v1 and hybrid hosts). Runs while the init
+    /// already sets up its mounts: the first cgroup.procs write of a v1 host waits for an
+    /// RCU grace period, time the init does not have to wait for.
+    pub join_cgroup: &'a mut dyn FnMut(Pid) -> Result<(), String>,
 }
 
 /// A created container init, waiting for `start`.
@@ -106,7 +108,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
             drop(exec_socket);
-            match drive(&parent_end, child, opts.id, plan, opts.before_go) {
+            match drive(&parent_end, child, opts.id, plan, opts.join_cgroup) {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),
                 Err(e) => {
                     let _ = kill(child, Signal::SIGKILL);
@@ -126,9 +128,8 @@ fn drive(
     child: Pid,
     id: &str,
     plan: &Plan,
-    before_go: &mut dyn FnMut(Pid) -> Result<(), String>,
+    join_cgroup: &mut dyn FnMut(Pid) -> Result<(), String>,
 ) -> Result<(), InitError> {
-    before_go(child).map_err(InitError::Child)?;
     if plan.creates_namespace(NamespaceKind::User) {
         write_id_map(child, "uid_map", &plan.uid_mappings)?;
         write_id_map(child, "gid_map", &plan.gid_mappings)?;
@@ -144,6 +145,8 @@ fn drive(
         state: state.clone(),
     })
     .map_err(InitError::Sync)?;
+    join_cgroup(child).map_err(InitError::Child)?;
+    sync.send(&Message::CgroupJoined).map_err(InitError::Sync)?;
     loop {
         match sync.recv()? {
             Some(Message::RunCreateRuntimeHooks) => {

@@ -4,11 +4,12 @@
 //!
 //! ```text
 //!   parent                                init
-//!   clone3 ───────────────────────────────▶ (born in its new namespaces)
-//!   [cgroup v1: write pid to cgroup.procs]
+//!   clone3 ───────────────────────────────▶ (born in its new namespaces; on cgroup v2
+//!                                            born in its cgroup: CLONE_INTO_CGROUP)
 //!   [userns: write uid_map/gid_map]
 //!   Go { state } ─────────────────────────▶ joins namespaces by path, mounts,
-//!                                           devices, masked/readonly paths
+//!   [cgroup v1: write pid to cgroup.procs]  devices, masked/readonly paths
+//!   CgroupJoined ─────────────────────────▶ [unshare cgroup namespace]
 //!   [hooks: ◀──────────────────── RunCreateRuntimeHooks
 //!    runs prestart, createRuntime
 //!    HooksDone ──────────────────────────▶ runs createContainer hooks]
@@ -30,6 +31,8 @@ pub enum Message {
     /// Parent → init: the init's cgroup and id maps are in place; go on. `state` is the
     /// state document hooks read (status `creating`, the init's pid as the host sees it).
     Go { state: String },
+    /// Parent → init: the init is in its cgroups.
+    CgroupJoined,
     /// Init → parent: mounts are done, pivot_root is next: run the prestart and
     /// createRuntime hooks now.
     RunCreateRuntimeHooks,

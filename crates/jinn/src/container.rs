@@ -44,7 +44,7 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
         ),
         _ => None,
     };
-    let mut before_go = |pid: nix::unistd::Pid| -> Result<(), String> {
+    let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
         if v2_fd.is_none() {
             cgroup.add_pid(pid.as_raw()).map_err(|e| e.to_string())?;
         }
@@ -59,7 +59,7 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
         preserve_fds: args.preserve_fds,
         cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
         cgroup_mounts: cgroup_mount_sources(&cgroup),
-        before_go: &mut before_go,
+        join_cgroup: &mut join_cgroup,
     }) {
         Ok(s) => s,
         Err(e) => {
