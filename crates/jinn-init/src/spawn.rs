@@ -141,12 +141,19 @@ fn drive(
         &plan.bundle,
         &plan.annotations,
     );
-    sync.send(&Message::Go {
-        state: state.clone(),
-    })
-    .map_err(InitError::Sync)?;
-    join_cgroup(child).map_err(InitError::Child)?;
-    sync.send(&Message::CgroupJoined).map_err(InitError::Sync)?;
+    // A send fails only when the init is gone: then its last word (an Error message,
+    // already queued) is what to report, so fall through to the receiving loop.
+    if sync
+        .send(&Message::Go {
+            state: state.clone(),
+        })
+        .is_ok()
+    {
+        if let Err(e) = join_cgroup(child) {
+            return Err(sync.pending_error().unwrap_or(InitError::Child(e)));
+        }
+        let _ = sync.send(&Message::CgroupJoined);
+    }
     loop {
         match sync.recv()? {
             Some(Message::RunCreateRuntimeHooks) => {

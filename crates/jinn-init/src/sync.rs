@@ -69,9 +69,21 @@ impl SyncPipe {
 
     /// The next message; `Ok(None)` when the other end is closed.
     pub fn recv(&self) -> Result<Option<Message>, InitError> {
+        self.recv_flags(MsgFlags::empty())
+    }
+
+    /// An `Error` message the init already sent, if there is one (does not block).
+    pub fn pending_error(&self) -> Option<InitError> {
+        match self.recv_flags(MsgFlags::MSG_DONTWAIT) {
+            Ok(Some(Message::Error { message })) => Some(InitError::Child(message)),
+            _ => None,
+        }
+    }
+
+    fn recv_flags(&self, flags: MsgFlags) -> Result<Option<Message>, InitError> {
         let mut buf = vec![0u8; 64 * 1024];
         let n = loop {
-            match recv(self.fd.as_fd().as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            match recv(self.fd.as_fd().as_raw_fd(), &mut buf, flags) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 r => break r.map_err(InitError::Sync)?,
             }

@@ -438,3 +438,30 @@ fn spec_writes_a_runnable_default_config() {
     let again = rt.cmd(&["spec", "--bundle", b.path_str()]);
     assert_failure(&again, "spec over an existing config.json");
 }
+
+#[test]
+fn foreground_run_forwards_signals_to_the_container() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new();
+    // pid 1 gets only the signals it has a handler for: trap TERM and exit 7 on it.
+    b.set_readonly_root(false)
+        .sh("trap 'exit 7' TERM; touch /tmp/ready; while true; do sleep 0.05; done");
+    b.save();
+    let ready = b.rootfs().join("tmp/ready");
+    let id = rt.new_id();
+    let running = rt.spawn(&["run", "--bundle", b.path_str(), &id]);
+    wait_file(&ready);
+    // SIGTERM to the runtime process itself, which must pass it on.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &running.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = running.wait(WAIT);
+    assert_exit(
+        &out,
+        7,
+        "run whose container exits 7 on the forwarded SIGTERM",
+    );
+    assert_no_leftovers(&rt, &id, &b);
+}
