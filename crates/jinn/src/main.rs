@@ -58,6 +58,21 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Delete { force, id } => commands::delete::run(&store, id, *force),
         Command::Run(args) => commands::run::run(&store, args),
         Command::List { format, quiet } => commands::list::run(&store, *format, *quiet),
+        Command::Exec(args) => commands::exec::run(&store, args),
+        Command::Pause { id } => commands::pause::run(&store, id),
+        Command::Resume { id } => commands::resume::run(&store, id),
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => commands::ps::run(&store, id, *format, ps_args),
+        Command::Events {
+            interval,
+            stats,
+            id,
+        } => commands::events::run(&store, id, interval, *stats),
+        Command::Update(args) => commands::update::run(&store, args),
+        Command::Features => commands::features::run(),
         Command::Spec { .. } => unreachable!("handled above"),
     }
 }
