@@ -58,3 +58,15 @@ pub fn default_spec(rootless: bool) -> String {
         include_str!("default_config.json").trim_end().to_string()
     }
 }
+
+/// Reads a `process` JSON file (`jinn exec --process FILE`), validates it by the rules of
+/// config.json's `process` and translates it.
+pub fn load_process(file: &Path) -> Result<ProcessPlan, ConfigError> {
+    let json = std::fs::read(file).map_err(|source| ConfigError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let process = parse::parse_process(&json, &file.display().to_string())?;
+    validate::validate_process(&process)?;
+    translate::translate_process(&process)
+}

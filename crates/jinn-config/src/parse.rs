@@ -1,6 +1,6 @@
 //! config.json bytes → [`Spec`].
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Process, Spec};
 use serde_json::Value;
 
 use crate::error::ConfigError;
@@ -121,4 +121,31 @@ fn check_devices(value: &Value) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Parses a lone `process` object (as `exec --process FILE` takes it). Errors name the
+/// file and the JSON path inside it.
+pub(crate) fn parse_process(json: &[u8], file: &str) -> Result<Process, ConfigError> {
+    let bad = |path: String, reason: String| ConfigError::Invalid {
+        field: if path.is_empty() || path == "." {
+            file.to_string()
+        } else {
+            format!("{file}: {path}")
+        },
+        reason,
+    };
+    let value: Value =
+        serde_json::from_slice(json).map_err(|e| bad(String::new(), e.to_string()))?;
+    // Reuse the whole-document checks on a document holding only this process.
+    let mut doc = serde_json::json!({ "process": value });
+    check_capabilities(&mut doc)?;
+    let process = doc
+        .get_mut("process")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| bad(String::new(), "not a JSON object".into()))?;
+    process
+        .entry("user")
+        .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+    serde_path_to_error::deserialize(doc["process"].take())
+        .map_err(|e| bad(e.path().to_string(), e.into_inner().to_string()))
 }

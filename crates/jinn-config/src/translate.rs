@@ -274,7 +274,7 @@ fn capability_mask(field: &str, set: Option<&Capabilities>) -> Result<u64, Confi
     Ok(mask)
 }
 
-fn translate_process(process: &Process) -> Result<ProcessPlan, ConfigError> {
+pub(crate) fn translate_process(process: &Process) -> Result<ProcessPlan, ConfigError> {
     let terminal = process.terminal().unwrap_or(false);
     let console_size = match (terminal, process.console_size()) {
         (true, Some(size)) => {

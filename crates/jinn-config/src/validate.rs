@@ -130,7 +130,7 @@ fn validate_root(spec: &Spec, bundle: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn validate_process(process: &Process) -> Result<(), ConfigError> {
+pub(crate) fn validate_process(process: &Process) -> Result<(), ConfigError> {
     if process.args().as_ref().is_none_or(|args| args.is_empty()) {
         return Err(ConfigError::invalid("process.args", "must not be empty"));
     }

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use jinn_config::{NamespaceKind, Plan};
 use jinn_sys::process::exit_now;
-use nix::sys::signal::{SigSet, SigmaskHow};
 
 use crate::error::{Step, StepError};
 use crate::hooks::{self, HookKind};
@@ -46,11 +45,9 @@ pub(crate) fn main(ctx: ChildContext<'_>) -> ! {
 
 /// What is left to do once `start` comes.
 struct Prepared<'a> {
+    exec: process::ExecReady,
     start_hooks: &'a [jinn_config::Hook],
     start_state: String,
-    program: std::ffi::CString,
-    argv: Vec<std::ffi::CString>,
-    envp: Vec<std::ffi::CString>,
 }
 
 fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
@@ -66,10 +63,7 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
         }
     };
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    let last_cap: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40);
+    let last_cap = process::last_cap();
 
     join_namespaces(plan)?;
     if ctx.cgroup_ns_after_join {
@@ -104,38 +98,19 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
 
     // The process.
     process::namespaced_settings(plan)?;
-    process::rlimits(&plan.process)?;
-    process::user_and_caps(&plan.process, last_cap)?;
-    let umask = plan.process.user.umask.unwrap_or(0o022);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
-        umask as libc::mode_t,
-    ));
-    nix::unistd::chdir(&plan.process.cwd).at("chdir to cwd", plan.process.cwd.display())?;
-    check_cwd_inside_root()?;
-    if plan.process.no_new_privileges {
-        jinn_sys::caps::set_no_new_privs().step("prctl PR_SET_NO_NEW_PRIVS")?;
-    }
-    let program = process::find_program(&plan.process)?;
-    let (argv, envp) = process::exec_vectors(&plan.process)?;
-
-    // Nothing of jinn's survives the exec but stdio and the preserved fds.
-    let first_closed = 3 + ctx.preserve_fds;
-    jinn_sys::fd::cloexec_from(first_closed).step("close_range")?;
-    for fd in 3..first_closed {
-        if fd as i32 != ctx.exec_socket.raw_fd() {
-            jinn_sys::fd::clear_cloexec(fd as i32).at("keep fd", fd)?;
-        }
-    }
-    jinn_sys::caps::set_parent_death_signal(0).step("prctl PR_SET_PDEATHSIG")?;
+    let exec = process::prepare_exec(
+        &plan.process,
+        last_cap,
+        ctx.preserve_fds,
+        Some(ctx.exec_socket.raw_fd()),
+    )?;
     // startContainer hooks see the container as `created`.
     let mut start_state: serde_json::Value = serde_json::from_str(&state)
         .map_err(|e| StepError::Other(format!("sync: bad state document: {e}")))?;
     start_state["status"] = "created".into();
     let start_state = start_state.to_string();
     Ok(Prepared {
-        program,
-        argv,
-        envp,
+        exec,
         start_hooks: &plan.hooks.start_container,
         start_state,
     })
@@ -151,17 +126,8 @@ fn run(exec_socket: &ExecSocket, p: Prepared<'_>) -> ! {
         reply_error(&mut conn, &e);
         exit_now(1);
     }
-    // The program starts with no signal blocked, whatever jinn had blocked.
-    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    let errno = jinn_sys::process::execve(&p.program, &p.argv, &p.envp);
-    reply_error(
-        &mut conn,
-        &format!(
-            "exec {}: {}",
-            p.program.to_string_lossy(),
-            jinn_sys::errno_text(errno)
-        ),
-    );
+    let err = p.exec.exec();
+    reply_error(&mut conn, &err);
     exit_now(127)
 }
 
@@ -231,17 +197,4 @@ fn needs_dev_setup(plan: &Plan) -> bool {
     !plan.mounts.iter().any(|m| {
         m.destination == Path::new("/dev") && matches!(m.kind, jinn_config::MountKind::Bind { .. })
     })
-}
-
-/// After chdir, the cwd must be inside the new root (a cwd reached through a leaked fd of
-/// the host would read "(unreachable)"): CVE-2024-21626.
-fn check_cwd_inside_root() -> Result<(), StepError> {
-    let cwd = nix::unistd::getcwd().step("getcwd")?;
-    if !cwd.is_absolute() {
-        return Err(StepError::Other(format!(
-            "process.cwd: {} is outside the container root",
-            cwd.display()
-        )));
-    }
-    Ok(())
 }

@@ -4,8 +4,10 @@
 //! container's namespaces).
 
 use std::collections::BTreeMap;
+use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -68,25 +70,59 @@ pub fn run_all(kind: HookKind, hooks: &[Hook], state: &str) -> Result<(), String
 
 /// Run one hook to completion (or until its timeout, when it is killed).
 pub fn run(hook: &Hook, state: &str) -> Result<(), String> {
+    // argv and environ exactly as given (order and duplicates kept): `Command` would
+    // sort and dedup the environment, so the child execs with these vectors itself.
+    let exec = ExecVectors::new(hook)?;
     let mut cmd = Command::new(&hook.path);
-    if let Some((arg0, rest)) = hook.args.split_first() {
-        cmd.arg0(arg0).args(rest);
+    cmd.env_clear().stdin(Stdio::piped());
+    // SAFETY: the closure runs between fork and exec; it only calls execve (which is
+    // async-signal-safe) on vectors built before the fork, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || Err(exec.execve()));
     }
-    cmd.env_clear()
-        .envs(hook.env.iter().filter_map(|e| e.split_once('=')))
-        .stdin(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin is fine: ignore EPIPE.
-        let _ = stdin.write_all(state.as_bytes());
+    if let Some(stdin) = child.stdin.take() {
+        feed(stdin, state);
     }
-    let status = match hook.timeout {
+    wait(&mut child, hook.timeout)
+}
+
+/// Write the state to the hook's stdin without blocking past its timeout: a state that
+/// fits in an empty pipe is written here; a larger one (big annotations) from a
+/// detached thread, so a hook that does not read it can still be timed out. A hook
+/// that does not read its stdin is fine: the write's EPIPE is ignored.
+fn feed(mut stdin: std::process::ChildStdin, state: &str) {
+    if state.len() <= libc::PIPE_BUF {
+        let _ = stdin.write_all(state.as_bytes());
+        return;
+    }
+    let spare = stdin.as_fd().try_clone_to_owned().ok();
+    let bytes = state.as_bytes().to_vec();
+    let spawned = std::thread::Builder::new()
+        .name("hook-stdin".into())
+        .spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
+    match (spawned, spare) {
+        // The thread holds the only write end: the hook sees EOF once it is done.
+        (Ok(_), spare) => drop(spare),
+        // No thread (e.g. RLIMIT_NPROC): write here, as best we can.
+        (Err(_), Some(fd)) => {
+            let _ = std::fs::File::from(fd).write_all(state.as_bytes());
+        }
+        (Err(_), None) => {}
+    }
+}
+
+/// Wait for the hook; past `timeout` seconds kill it.
+fn wait(child: &mut std::process::Child, timeout: Option<u32>) -> Result<(), String> {
+    let status = match timeout {
         None => child.wait().map_err(|e| e.to_string())?,
         Some(secs) => {
             let pidfd = jinn_sys::pidfd::open(child.id() as i32).map_err(jinn_sys::errno_text)?;
+            let ms = i32::try_from(u64::from(secs) * 1000).unwrap_or(i32::MAX);
             let exited =
-                jinn_sys::pidfd::wait_exit(pidfd.as_fd(), secs.saturating_mul(1000) as i32)
-                    .map_err(jinn_sys::errno_text)?;
+                jinn_sys::pidfd::wait_exit(pidfd.as_fd(), ms).map_err(jinn_sys::errno_text)?;
             if !exited {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -100,5 +136,71 @@ pub fn run(hook: &Hook, state: &str) -> Result<(), String> {
         (Some(code), _) => Err(format!("exit status {code}")),
         (None, Some(sig)) => Err(format!("killed by signal {sig}")),
         _ => Err(format!("{status}")),
+    }
+}
+
+/// `execve`'s path, argv and envp for a hook, built before the fork.
+struct ExecVectors {
+    path: CString,
+    // The pointer arrays point into these strings (heap buffers: they stay put).
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+}
+
+// SAFETY: the raw pointers only point into the CStrings owned by the same value, which
+// are never mutated.
+unsafe impl Send for ExecVectors {}
+unsafe impl Sync for ExecVectors {}
+
+impl ExecVectors {
+    /// `execve` these vectors; returns only on failure. Allocates nothing (for use
+    /// between fork and exec).
+    fn execve(&self) -> std::io::Error {
+        // SAFETY: NUL-terminated strings and NULL-terminated pointer arrays that live
+        // as long as `self`.
+        unsafe {
+            libc::execve(
+                self.path.as_ptr(),
+                self.argv_ptrs.as_ptr(),
+                self.envp_ptrs.as_ptr(),
+            )
+        };
+        std::io::Error::last_os_error()
+    }
+
+    fn new(hook: &Hook) -> Result<ExecVectors, String> {
+        let c = |what: &str, s: &[u8]| {
+            CString::new(s).map_err(|_| format!("{what} contains a NUL byte"))
+        };
+        let path = c("path", hook.path.as_os_str().as_bytes())?;
+        // execv semantics: args[0] is argv[0]; without args, argv is just the path.
+        let argv = if hook.args.is_empty() {
+            vec![path.clone()]
+        } else {
+            hook.args
+                .iter()
+                .map(|a| c("args", a.as_bytes()))
+                .collect::<Result<_, _>>()?
+        };
+        let envp: Vec<CString> = hook
+            .env
+            .iter()
+            .map(|e| c("env", e.as_bytes()))
+            .collect::<Result<_, _>>()?;
+        let ptrs = |v: &[CString]| {
+            v.iter()
+                .map(|s| s.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect::<Vec<_>>()
+        };
+        Ok(ExecVectors {
+            argv_ptrs: ptrs(&argv),
+            envp_ptrs: ptrs(&envp),
+            path,
+            _argv: argv,
+            _envp: envp,
+        })
     }
 }

@@ -8,6 +8,7 @@
 mod child;
 mod devices;
 pub mod error;
+pub mod exec;
 mod fsutil;
 pub mod hooks;
 mod mounts;

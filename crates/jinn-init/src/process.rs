@@ -60,7 +60,7 @@ pub(crate) fn namespaced_settings(plan: &Plan) -> Result<(), StepError> {
 }
 
 /// `process.rlimits`.
-pub(crate) fn rlimits(p: &ProcessPlan) -> Result<(), StepError> {
+fn rlimits(p: &ProcessPlan) -> Result<(), StepError> {
     for r in &p.rlimits {
         jinn_sys::process::set_rlimit(r.resource, r.soft, r.hard)
             .at("setrlimit", rlimit_name(r.resource))?;
@@ -74,7 +74,7 @@ fn rlimit_name(resource: u32) -> String {
 
 /// Switch to the process's user and capability sets, in the order the kernel needs:
 /// bounding set (needs CAP_SETPCAP), keep-caps across setuid, ids, then the sets.
-pub(crate) fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepError> {
+fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepError> {
     let c = p.capabilities.unwrap_or_default();
     caps::limit_bounding(c.bounding, last_cap).step("drop bounding capabilities")?;
     caps::set_keepcaps(true).step("prctl PR_SET_KEEPCAPS")?;
@@ -105,7 +105,7 @@ pub(crate) fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepEr
 
 /// Find `args[0]` as execve will run it: a path, or a name looked up in the process's
 /// own `PATH` (not jinn's), inside the container. Runs after pivot_root.
-pub(crate) fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
+fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
     let arg0 = &p.args[0];
     let not_found = || {
         StepError::Other(format!(
@@ -145,13 +145,112 @@ pub(crate) fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
     Err(not_found())
 }
 
-/// argv and envp for execve.
-pub(crate) fn exec_vectors(p: &ProcessPlan) -> Result<(Vec<CString>, Vec<CString>), StepError> {
+/// argv and envp for execve. The environment gets `HOME` from the container's
+/// /etc/passwd (or `/`) when the config does not set it, as runc does.
+fn exec_vectors(p: &ProcessPlan) -> Result<(Vec<CString>, Vec<CString>), StepError> {
     let to_c = |v: &[String], field: &str| {
         v.iter()
             .map(|s| CString::new(s.as_bytes()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| StepError::Other(format!("{field}: contains a NUL byte")))
     };
-    Ok((to_c(&p.args, "process.args")?, to_c(&p.env, "process.env")?))
+    let mut env = p.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(p.user.uid)));
+    }
+    Ok((to_c(&p.args, "process.args")?, to_c(&env, "process.env")?))
+}
+
+/// The home directory of `uid` in the container's /etc/passwd, or `/`.
+fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            (f.len() > 5 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+        })
+        .unwrap_or_else(|| "/".into())
+}
+
+/// The highest capability number this kernel knows.
+pub(crate) fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// A process ready to exec: everything checked, nothing left but execve.
+pub(crate) struct ExecReady {
+    program: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+impl ExecReady {
+    /// Unblock every signal and exec; returns the error text only if execve failed.
+    pub(crate) fn exec(&self) -> String {
+        let _ = nix::sys::signal::sigprocmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&nix::sys::signal::SigSet::empty()),
+            None,
+        );
+        let errno = jinn_sys::process::execve(&self.program, &self.argv, &self.envp);
+        format!(
+            "exec {}: {}",
+            self.program.to_string_lossy(),
+            jinn_sys::errno_text(errno)
+        )
+    }
+}
+
+/// The last steps of every container process (the init and `exec`'s), inside the
+/// container's root: rlimits, user and capabilities, umask, cwd, no_new_privs, the
+/// program, and every fd but stdio and the preserved ones marked close-on-exec.
+pub(crate) fn prepare_exec(
+    p: &ProcessPlan,
+    last_cap: u32,
+    preserve_fds: u32,
+    not_preserved: Option<i32>,
+) -> Result<ExecReady, StepError> {
+    rlimits(p)?;
+    user_and_caps(p, last_cap)?;
+    let umask = p.user.umask.unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        umask as libc::mode_t,
+    ));
+    nix::unistd::chdir(&p.cwd).at("chdir to cwd", p.cwd.display())?;
+    check_cwd_inside_root()?;
+    if p.no_new_privileges {
+        caps::set_no_new_privs().step("prctl PR_SET_NO_NEW_PRIVS")?;
+    }
+    let program = find_program(p)?;
+    let (argv, envp) = exec_vectors(p)?;
+    let first_closed = 3 + preserve_fds;
+    jinn_sys::fd::cloexec_from(first_closed).step("close_range")?;
+    for fd in 3..first_closed as i32 {
+        if Some(fd) != not_preserved {
+            jinn_sys::fd::clear_cloexec(fd).at("keep fd", fd)?;
+        }
+    }
+    caps::set_parent_death_signal(0).step("prctl PR_SET_PDEATHSIG")?;
+    Ok(ExecReady {
+        program,
+        argv,
+        envp,
+    })
+}
+
+/// After chdir, the cwd must be inside the new root (a cwd reached through a leaked fd of
+/// the host would read "(unreachable)"): CVE-2024-21626.
+fn check_cwd_inside_root() -> Result<(), StepError> {
+    let cwd = nix::unistd::getcwd().step("getcwd")?;
+    if !cwd.is_absolute() {
+        return Err(StepError::Other(format!(
+            "process.cwd: {} is outside the container root",
+            cwd.display()
+        )));
+    }
+    Ok(())
 }

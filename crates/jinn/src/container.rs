@@ -34,16 +34,7 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
     if let Some(resources) = &plan.resources {
         cgroup.apply(resources)?;
     }
-    let v2_fd: Option<OwnedFd> = match (cgroup.layout(), cgroup.v2_dir()) {
-        (Layout::V2, Some(dir)) => Some(
-            jinn_sys::fd::open(
-                dir,
-                nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
-            )
-            .map_err(|e| anyhow::anyhow!("open cgroup {}: {e}", dir.display()))?,
-        ),
-        _ => None,
-    };
+    let v2_fd = cgroup_v2_fd(&cgroup)?;
     let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
         if v2_fd.is_none() {
             cgroup.add_pid(pid.as_raw()).map_err(|e| e.to_string())?;
@@ -82,6 +73,7 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
     st.cgroup_paths = serde_json::to_value(&cgroup)?;
     st.config_oci_version = plan.oci_version.clone();
     if let Err(e) = save_late_hooks(&container, &plan)
+        .and_then(|()| save_process(&container, &plan.process))
         .and_then(|()| container.save().map_err(anyhow::Error::from))
         .and_then(|()| match &args.pid_file {
             Some(p) => write_pid_file(p, pid),
@@ -104,6 +96,19 @@ fn save_late_hooks(container: &Container, plan: &jinn_config::Plan) -> Result<()
     }
     Ok(())
 }
+
+/// `exec` starts from the container's process as planned at create.
+fn save_process(container: &Container, process: &jinn_config::ProcessPlan) -> Result<()> {
+    Ok(container.write_file(PROCESS_FILE, &serde_json::to_vec(process)?)?)
+}
+
+/// The container's process as planned at create (the base of `exec`'s).
+pub fn load_process(container: &Container) -> Result<jinn_config::ProcessPlan> {
+    Ok(serde_json::from_slice(&container.read_file(PROCESS_FILE)?)?)
+}
+
+/// Where `create` keeps the container's process, in the state directory.
+const PROCESS_FILE: &str = "process.json";
 
 /// The hooks as planned at create, if any are run after it.
 fn load_hooks(container: &Container) -> Result<jinn_config::Hooks> {
@@ -128,6 +133,23 @@ fn poststop_with_state(hooks: &[jinn_config::Hook], state: &str) {
         if let Err(e) = jinn_init::hooks::run(h, state) {
             tracing::warn!("poststop hook {}: {e}", h.path.display());
         }
+    }
+}
+
+/// On a pure cgroup v2 host, the container's cgroup directory, to clone processes
+/// straight into it (`CLONE_INTO_CGROUP`); `None` elsewhere (they join by pid).
+pub fn cgroup_v2_fd(cgroup: &Cgroup) -> Result<Option<OwnedFd>> {
+    match (cgroup.layout(), cgroup.v2_dir()) {
+        (Layout::V2, Some(dir)) => Ok(Some(
+            jinn_sys::fd::open(
+                dir,
+                nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+            )
+            .map_err(|e| {
+                anyhow::anyhow!("open cgroup {}: {}", dir.display(), jinn_sys::errno_text(e))
+            })?,
+        )),
+        _ => Ok(None),
     }
 }
 
@@ -162,7 +184,7 @@ fn cgroup_mount_sources(cg: &Cgroup) -> Vec<CgroupMountSource> {
 }
 
 /// `--pid-file`: written atomically, relative to the current directory as runc.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path)?;
     let dir = path.parent().unwrap_or(Path::new("/"));
     let name = path
@@ -227,7 +249,7 @@ pub fn signal(container: &Container, sig: i32, all: bool) -> Result<()> {
 }
 
 /// A pidfd of the container's init, verified to be the same process (start time).
-fn pidfd_of(container: &Container) -> Result<OwnedFd> {
+pub fn pidfd_of(container: &Container) -> Result<OwnedFd> {
     let st = container.state();
     let fd = jinn_sys::pidfd::open(st.pid)
         .map_err(|e| anyhow::anyhow!("pidfd_open of container init (pid {}): {e}", st.pid))?;
@@ -286,7 +308,7 @@ fn kill_container(container: &Container) -> Result<()> {
     Ok(())
 }
 
-fn load_cgroup(container: &Container) -> Result<Cgroup> {
+pub fn load_cgroup(container: &Container) -> Result<Cgroup> {
     Ok(serde_json::from_value(
         container.state().cgroup_paths.clone(),
     )?)

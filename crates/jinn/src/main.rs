@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod container;
+mod foreground;
 mod logging;
 mod signal;
 

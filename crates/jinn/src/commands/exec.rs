@@ -1,10 +1,136 @@
-//! `jinn exec`: not implemented yet; fails with a clear error.
+//! `jinn exec`: run a new process in a running container.
 
-use anyhow::{bail, Result};
-use jinn_state::Store;
+use std::os::fd::AsFd;
+
+use anyhow::{anyhow, bail, Result};
+use jinn_config::ProcessPlan;
+use jinn_init::exec::{spawn_exec, ExecOptions};
+use jinn_state::{Container, Status, Store};
 
 use crate::cli::ExecArgs;
+use crate::{container, foreground};
 
-pub fn run(_store: &Store, _args: &ExecArgs) -> Result<i32> {
-    bail!("jinn exec: not supported yet")
+pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
+    let c = store.load(&args.id)?;
+    match c.live_status() {
+        Status::Stopped => bail!("cannot exec in a stopped container"),
+        Status::Paused if !args.ignore_paused => {
+            bail!("cannot exec in a paused container (use --ignore-paused to override)")
+        }
+        _ => {}
+    }
+    let process = exec_process(&c, args)?;
+    if process.terminal || args.console_socket.is_some() {
+        bail!("--tty: terminals are not supported by jinn yet");
+    }
+    let pidfd = container::pidfd_of(&c)?;
+    let cgroup = container::load_cgroup(&c)?;
+    let v2_fd = container::cgroup_v2_fd(&cgroup)?;
+    let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
+        cgroup.add_pid(pid.as_raw()).map_err(|e| e.to_string())
+    };
+    let signals = foreground::forwarded_signals();
+    if !args.detach {
+        signals.thread_block()?;
+    }
+    let spawned = spawn_exec(ExecOptions {
+        init_pidfd: pidfd.as_fd(),
+        init_pid: c.state().pid,
+        process: &process,
+        cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
+        join_cgroup: &mut join_cgroup,
+        preserve_fds: args.preserve_fds,
+    })?;
+    if let Some(p) = &args.pid_file {
+        container::write_pid_file(p, spawned.pid.as_raw())?;
+    }
+    drop(c); // release the container's lock while the process runs
+    if args.detach {
+        return Ok(0);
+    }
+    foreground::wait_and_forward(&signals, spawned.pid)
+}
+
+/// The process to run: `--process FILE` as it is, or the container's own process with
+/// the command and the flags applied (as runc).
+fn exec_process(c: &Container, args: &ExecArgs) -> Result<ProcessPlan> {
+    if let Some(file) = &args.process {
+        return Ok(jinn_config::load_process(file)?);
+    }
+    if args.command.is_empty() {
+        bail!("exec: no command given (pass ARGS or --process FILE)");
+    }
+    let mut p = container::load_process(c)?;
+    p.args = args.command.clone();
+    p.terminal = args.tty;
+    for e in &args.env {
+        let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+        p.env
+            .retain(|old| old.split_once('=').map_or(old.as_str(), |(k, _)| k) != key);
+        p.env.push(e.clone());
+    }
+    if let Some(cwd) = &args.cwd {
+        if !cwd.is_absolute() {
+            bail!("--cwd: {} is not an absolute path", cwd.display());
+        }
+        p.cwd = cwd.clone();
+    }
+    if let Some(user) = &args.user {
+        let (uid, gid) = parse_user(user)?;
+        p.user.uid = uid;
+        if let Some(gid) = gid {
+            p.user.gid = gid;
+        }
+    }
+    if !args.additional_gids.is_empty() {
+        p.user.additional_gids = args.additional_gids.clone();
+    }
+    if !args.cap.is_empty() {
+        let caps = p.capabilities.get_or_insert_with(Default::default);
+        for name in &args.cap {
+            let n = jinn_config::tables::capability_number(name)
+                .ok_or_else(|| anyhow!("--cap: unknown capability {name:?}"))?;
+            let bit = 1u64 << n;
+            caps.bounding |= bit;
+            caps.effective |= bit;
+            caps.permitted |= bit;
+            caps.ambient |= bit;
+        }
+    }
+    if args.no_new_privs {
+        p.no_new_privileges = true;
+    }
+    if let Some(profile) = &args.apparmor {
+        p.apparmor_profile = Some(profile.clone());
+    }
+    if let Some(label) = &args.process_label {
+        p.selinux_label = Some(label.clone());
+    }
+    Ok(p)
+}
+
+/// `--user UID[:GID]`, numeric as runc takes it.
+fn parse_user(s: &str) -> Result<(u32, Option<u32>)> {
+    let bad = || anyhow!("--user: {s:?} is not UID[:GID] (numbers)");
+    let (uid, gid) = match s.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (s, None),
+    };
+    let uid = uid.parse().map_err(|_| bad())?;
+    let gid = gid.map(|g| g.parse().map_err(|_| bad())).transpose()?;
+    Ok((uid, gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_user;
+
+    #[test]
+    fn user_flag() {
+        assert_eq!(parse_user("1000").unwrap(), (1000, None));
+        assert_eq!(parse_user("1000:100").unwrap(), (1000, Some(100)));
+        assert!(parse_user("root").is_err());
+        assert!(parse_user("1:x").is_err());
+        assert!(parse_user("").is_err());
+    }
 }

@@ -1,0 +1,166 @@
+//! `jinn exec`: a new process in a running container. Cloned by jinn like the init,
+//! it joins the init's namespaces through the init's pidfd (one atomic `setns`, so a
+//! reused pid can never be joined), its cgroup, and execs with the process settings.
+//!
+//! ```text
+//!   jinn exec                                exec process
+//!   setns(init pidfd, PID|TIME)   (pid and time namespaces apply to children)
+//!   clone3 [CLONE_INTO_CGROUP] ─────────────▶ not dumpable
+//!   [v1: write pid to cgroup.procs]
+//!   Go { state } ───────────────────────────▶ setns(init pidfd, every other namespace)
+//!                                             rlimits, user, caps, cwd, … execve
+//!   ◀──────────────── Error { message }, or end-of-file once execve closed the pipe
+//! ```
+
+use std::os::fd::BorrowedFd;
+use std::os::unix::fs::MetadataExt;
+
+use jinn_config::{NamespaceKind, ProcessPlan};
+use jinn_sys::clone::{clone3, CloneRequest, Cloned};
+use jinn_sys::process::exit_now;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use crate::error::{InitError, Step, StepError};
+use crate::process;
+use crate::spawn::Spawned;
+use crate::sync::{Message, SyncPipe};
+
+/// What `spawn_exec` needs.
+pub struct ExecOptions<'a> {
+    /// The container's init, as a pidfd checked to be the recorded process.
+    pub init_pidfd: BorrowedFd<'a>,
+    pub init_pid: i32,
+    pub process: &'a ProcessPlan,
+    /// The container's cgroup v2 directory (`CLONE_INTO_CGROUP`).
+    pub cgroup_dir: Option<BorrowedFd<'a>>,
+    /// Places the process in the container's cgroups (v1 and hybrid hosts).
+    pub join_cgroup: &'a mut dyn FnMut(Pid) -> Result<(), String>,
+    pub preserve_fds: u32,
+}
+
+/// Start the process; returns once it has exec'd its program (or failed to).
+pub fn spawn_exec(opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
+    let differ = namespaces_to_join(opts.init_pid)?;
+    let for_children =
+        differ & (CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME));
+    let for_self = differ - for_children;
+    if !for_children.is_empty() {
+        nix::sched::setns(opts.init_pidfd, for_children).map_err(|source| InitError::Sys {
+            what: "join the container's pid namespace",
+            source,
+        })?;
+    }
+    let (parent_end, child_end) = SyncPipe::pair()?;
+    let req = CloneRequest {
+        flags: 0,
+        cgroup: opts.cgroup_dir,
+        pidfd: true,
+    };
+    // SAFETY: jinn is single-threaded, so the child's copy of the address space is
+    // consistent (see spawn.rs).
+    match unsafe { clone3(&req) }.map_err(InitError::Clone)? {
+        Cloned::Child => {
+            drop(parent_end);
+            let err = match setup(
+                &child_end,
+                opts.init_pidfd,
+                for_self,
+                opts.process,
+                opts.preserve_fds,
+            ) {
+                Ok(ready) => ready.exec(),
+                Err(e) => e.to_string(),
+            };
+            let _ = child_end.send(&Message::Error { message: err });
+            exit_now(127)
+        }
+        Cloned::Parent { child, pidfd } => {
+            drop(child_end);
+            let result = drive(
+                &parent_end,
+                child,
+                opts.cgroup_dir.is_none(),
+                opts.join_cgroup,
+            );
+            match result {
+                Ok(()) => Ok(Spawned { pid: child, pidfd }),
+                Err(e) => {
+                    let _ = kill(child, Signal::SIGKILL);
+                    let _ = waitpid(child, None);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn drive(
+    sync: &SyncPipe,
+    child: Pid,
+    v1: bool,
+    join_cgroup: &mut dyn FnMut(Pid) -> Result<(), String>,
+) -> Result<(), InitError> {
+    if v1 {
+        join_cgroup(child).map_err(InitError::Child)?;
+    }
+    // Go's state is unused by exec processes (no hooks run for them).
+    if sync
+        .send(&Message::Go {
+            state: String::new(),
+        })
+        .is_err()
+    {
+        return Err(sync
+            .pending_error()
+            .unwrap_or(InitError::ChildDied(String::new())));
+    }
+    match sync.recv()? {
+        None => Ok(()),
+        Some(Message::Error { message }) => Err(InitError::Child(message)),
+        Some(other) => Err(InitError::Protocol(format!("unexpected {other:?}"))),
+    }
+}
+
+fn setup(
+    sync: &SyncPipe,
+    init: BorrowedFd<'_>,
+    namespaces: CloneFlags,
+    p: &ProcessPlan,
+    preserve_fds: u32,
+) -> Result<process::ExecReady, StepError> {
+    // Nothing in the container may ptrace us or take our fds before we exec.
+    jinn_sys::caps::set_dumpable(false).step("prctl PR_SET_DUMPABLE")?;
+    jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
+    match sync.recv() {
+        Ok(Some(Message::Go { .. })) => {}
+        other => {
+            return Err(StepError::Other(format!(
+                "sync: expected Go, got {other:?}"
+            )))
+        }
+    }
+    let last_cap = process::last_cap();
+    if !namespaces.is_empty() {
+        nix::sched::setns(init, namespaces).step("join the container's namespaces")?;
+    }
+    process::prepare_exec(p, last_cap, preserve_fds, None)
+}
+
+/// The namespaces of the init that are not ours (those to join).
+fn namespaces_to_join(init_pid: i32) -> Result<CloneFlags, InitError> {
+    let mut flags = CloneFlags::empty();
+    for kind in NamespaceKind::ALL {
+        let theirs = format!("/proc/{init_pid}/ns/{}", kind.proc_name());
+        let ours = format!("/proc/self/ns/{}", kind.proc_name());
+        let (Ok(t), Ok(o)) = (std::fs::metadata(&theirs), std::fs::metadata(&ours)) else {
+            continue; // a namespace type this kernel lacks
+        };
+        if (t.dev(), t.ino()) != (o.dev(), o.ino()) {
+            flags |= CloneFlags::from_bits_retain(kind.clone_flag() as i32);
+        }
+    }
+    Ok(flags)
+}
