@@ -36,10 +36,25 @@ fn main() -> ExitCode {
             if to_file {
                 eprintln!("{msg}");
             }
-            ExitCode::FAILURE
+            match e.downcast_ref::<ExitWith>() {
+                Some(ExitWith(code, _)) => ExitCode::from(*code),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
+
+/// An error that exits with a code of its own instead of 1 (runc's `exec` exits 255).
+#[derive(Debug)]
+pub struct ExitWith(pub u8, pub anyhow::Error);
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.1)
+    }
+}
+
+impl std::error::Error for ExitWith {}
 
 fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     let Some(command) = &cli.command else {
@@ -59,7 +74,8 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Delete { force, id } => commands::delete::run(&store, id, *force),
         Command::Run(args) => commands::run::run(&store, args),
         Command::List { format, quiet } => commands::list::run(&store, *format, *quiet),
-        Command::Exec(args) => commands::exec::run(&store, args),
+        Command::Exec(args) => commands::exec::run(&store, args)
+            .map_err(|e| ExitWith(255, anyhow::anyhow!("exec failed: {e}")).into()),
         Command::Pause { id } => commands::pause::run(&store, id),
         Command::Resume { id } => commands::resume::run(&store, id),
         Command::Ps {
