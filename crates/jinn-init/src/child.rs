@@ -12,7 +12,7 @@ use crate::hooks::{self, HookKind};
 use crate::spawn::CgroupMountSource;
 use crate::start::{reply_error, ExecSocket};
 use crate::sync::{Message, SyncPipe};
-use crate::{devices, fsutil, mounts, process, rootfs};
+use crate::{console, devices, fsutil, mounts, process, rootfs};
 
 pub(crate) struct ChildContext<'a> {
     pub plan: &'a Plan,
@@ -20,6 +20,7 @@ pub(crate) struct ChildContext<'a> {
     pub exec_socket: ExecSocket,
     pub no_pivot: bool,
     pub preserve_fds: u32,
+    pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
     pub cgroup_mounts: &'a [CgroupMountSource],
     /// The cgroup namespace is made here, once the parent has placed us in our cgroup.
     pub cgroup_ns_after_join: bool,
@@ -95,6 +96,11 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     rootfs::switch_root(&root, ctx.no_pivot)?;
     drop(root);
     rootfs::finish_root(plan)?;
+    if let (true, Some(socket)) = (plan.process.terminal, ctx.console_socket) {
+        let peer = console::create(socket, plan.process.console_size)?;
+        console::bind_console(peer.as_fd())?;
+        console::make_stdio(peer)?;
+    }
 
     // The process.
     process::namespaced_settings(plan)?;

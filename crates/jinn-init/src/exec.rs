@@ -24,9 +24,9 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 use crate::error::{InitError, Step, StepError};
-use crate::process;
 use crate::spawn::Spawned;
 use crate::sync::{Message, SyncPipe};
+use crate::{console, process};
 
 /// What `spawn_exec` needs.
 pub struct ExecOptions<'a> {
@@ -39,6 +39,8 @@ pub struct ExecOptions<'a> {
     /// Places the process in the container's cgroups (v1 and hybrid hosts).
     pub join_cgroup: &'a mut dyn FnMut(Pid) -> Result<(), String>,
     pub preserve_fds: u32,
+    /// Where to send the pty master when the process has a terminal.
+    pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
 }
 
 /// Start the process; returns once it has exec'd its program (or failed to).
@@ -64,13 +66,7 @@ pub fn spawn_exec(opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
     match unsafe { clone3(&req) }.map_err(InitError::Clone)? {
         Cloned::Child => {
             drop(parent_end);
-            let err = match setup(
-                &child_end,
-                opts.init_pidfd,
-                for_self,
-                opts.process,
-                opts.preserve_fds,
-            ) {
+            let err = match setup(&child_end, &opts, for_self) {
                 Ok(ready) => ready.exec(),
                 Err(e) => e.to_string(),
             };
@@ -126,11 +122,10 @@ fn drive(
 
 fn setup(
     sync: &SyncPipe,
-    init: BorrowedFd<'_>,
+    opts: &ExecOptions<'_>,
     namespaces: CloneFlags,
-    p: &ProcessPlan,
-    preserve_fds: u32,
 ) -> Result<process::ExecReady, StepError> {
+    let p = opts.process;
     // Nothing in the container may ptrace us or take our fds before we exec.
     jinn_sys::caps::set_dumpable(false).step("prctl PR_SET_DUMPABLE")?;
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
@@ -144,9 +139,12 @@ fn setup(
     }
     let last_cap = process::last_cap();
     if !namespaces.is_empty() {
-        nix::sched::setns(init, namespaces).step("join the container's namespaces")?;
+        nix::sched::setns(opts.init_pidfd, namespaces).step("join the container's namespaces")?;
     }
-    process::prepare_exec(p, last_cap, preserve_fds, None)
+    if let (true, Some(socket)) = (p.terminal, opts.console_socket) {
+        console::make_stdio(console::create(socket, p.console_size)?)?;
+    }
+    process::prepare_exec(p, last_cap, opts.preserve_fds, None)
 }
 
 /// The namespaces of the init that are not ours (those to join).

@@ -204,3 +204,85 @@ impl ExecVectors {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn hook(path: &str, args: &[&str], env: &[&str], timeout: Option<u32>) -> Hook {
+        Hook {
+            path: path.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: env.iter().map(|s| s.to_string()).collect(),
+            timeout,
+        }
+    }
+
+    #[test]
+    fn argv_and_env_are_passed_as_given() {
+        let dir = std::env::temp_dir().join(format!("jinn-hook-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        let script = format!(
+            "exec 3< /proc/self/cmdline 4< /proc/self/environ; \
+             {{ tr '\\0' '\\n' <&3; echo --; tr '\\0' '\\n' <&4; echo --; cat; }} > {}",
+            out.display()
+        );
+        let env = ["Z=1", "A=2", "Z=3", "PATH=/usr/bin:/bin"];
+        run(
+            &hook("/bin/sh", &["argv-zero", "-c", &script], &env, None),
+            "the-state",
+        )
+        .unwrap();
+        let got = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            got,
+            format!(
+                "argv-zero\n-c\n{script}\n--\nZ=1\nA=2\nZ=3\nPATH=/usr/bin:/bin\n--\nthe-state"
+            )
+        );
+    }
+
+    #[test]
+    fn a_large_state_is_written_whole() {
+        let dir = std::env::temp_dir().join(format!("jinn-hook-large-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        let state = "s".repeat(1 << 20);
+        let script = format!("wc -c > {}", out.display());
+        run(
+            &hook("/bin/sh", &["sh", "-c", &script], &[], Some(10)),
+            &state,
+        )
+        .unwrap();
+        let got = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(got.trim(), (1 << 20).to_string());
+    }
+
+    #[test]
+    fn a_hook_that_ignores_a_large_state_still_times_out() {
+        let state = "s".repeat(1 << 20);
+        let t0 = Instant::now();
+        let err = run(&hook("/bin/sleep", &["sleep", "30"], &[], Some(1)), &state).unwrap_err();
+        assert!(err.contains("timed out"), "{err}");
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    }
+
+    #[test]
+    fn failures_name_the_cause() {
+        let e = run(&hook("/bin/sh", &["sh", "-c", "exit 3"], &[], None), "").unwrap_err();
+        assert_eq!(e, "exit status 3");
+        let e = run(&hook("/nonexistent/hook", &[], &[], None), "").unwrap_err();
+        assert!(e.contains("No such file"), "{e}");
+        let e = run_all(
+            HookKind::Poststart,
+            &[hook("/bin/false", &[], &[], None)],
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(e, "poststart hook /bin/false: exit status 1");
+    }
+}

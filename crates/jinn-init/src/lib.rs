@@ -6,6 +6,7 @@
 //! uses [`start::request_start`].
 
 mod child;
+mod console;
 mod devices;
 pub mod error;
 pub mod exec;

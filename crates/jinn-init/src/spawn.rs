@@ -35,6 +35,8 @@ pub struct SpawnOptions<'a> {
     pub no_pivot: bool,
     /// `--preserve-fds N`: fds 3..3+N stay open in the container.
     pub preserve_fds: u32,
+    /// Where to send the pty master when `process.terminal` is set.
+    pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
     /// cgroup v2 directory to clone into (`CLONE_INTO_CGROUP`).
     pub cgroup_dir: Option<BorrowedFd<'a>>,
     /// Sources for a `cgroup` mount.
@@ -100,6 +102,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                 exec_socket,
                 no_pivot: opts.no_pivot,
                 preserve_fds: opts.preserve_fds,
+                console_socket: opts.console_socket,
                 cgroup_mounts: &opts.cgroup_mounts,
                 cgroup_ns_after_join: plan.creates_namespace(NamespaceKind::Cgroup)
                     && opts.cgroup_dir.is_none(),

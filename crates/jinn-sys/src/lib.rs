@@ -10,6 +10,7 @@ pub mod fd;
 pub mod mount;
 pub mod pidfd;
 pub mod process;
+pub mod pty;
 pub mod resolve;
 
 pub use nix::errno::Errno;

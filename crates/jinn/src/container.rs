@@ -13,15 +13,15 @@ use crate::cli::CreateArgs;
 
 /// Create the container `args.id` from its bundle: on any failure nothing is left behind
 /// (no state directory, cgroup, mount or process).
-pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> {
+/// `console` receives the pty master when `process.terminal` is set (the caller checked
+/// the combination with `console::check`).
+pub fn create(
+    store: &Store,
+    args: &CreateArgs,
+    plan: &jinn_config::Plan,
+    console: Option<&std::os::unix::net::UnixStream>,
+) -> Result<(Container, Spawned)> {
     jinn_state::validate_id(&args.id)?;
-    if args.console_socket.is_some() {
-        bail!("--console-socket: terminals are not supported by jinn yet");
-    }
-    let plan = jinn_config::load(&args.bundle)?;
-    if plan.process.terminal {
-        bail!("process.terminal: cannot allocate a terminal without --console-socket (set \"terminal\": false)");
-    }
     let cgroup = Cgroup::new(plan.cgroups_path.as_deref(), &args.id)?;
 
     let container = store.create(&args.id)?;
@@ -43,11 +43,12 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
     };
     let container = undo.container.as_ref().expect("container is set");
     let spawned = match jinn_init::spawn(SpawnOptions {
-        plan: &plan,
+        plan,
         id: &args.id,
         state_dir: container.dir_fd(),
         no_pivot: args.no_pivot,
         preserve_fds: args.preserve_fds,
+        console_socket: console,
         cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
         cgroup_mounts: cgroup_mount_sources(&cgroup),
         join_cgroup: &mut join_cgroup,
@@ -56,7 +57,7 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
         Err(e) => {
             // Step 12 of the lifecycle: undo (the guard), then poststop hooks.
             drop(undo);
-            run_poststop(&plan.hooks.poststop, &args.id, &plan);
+            run_poststop(&plan.hooks.poststop, &args.id, plan);
             return Err(e.into());
         }
     };
@@ -72,7 +73,7 @@ pub fn create(store: &Store, args: &CreateArgs) -> Result<(Container, Spawned)> 
     st.status = Status::Created;
     st.cgroup_paths = serde_json::to_value(&cgroup)?;
     st.config_oci_version = plan.oci_version.clone();
-    if let Err(e) = save_late_hooks(&container, &plan)
+    if let Err(e) = save_late_hooks(&container, plan)
         .and_then(|()| save_process(&container, &plan.process))
         .and_then(|()| container.save().map_err(anyhow::Error::from))
         .and_then(|()| match &args.pid_file {

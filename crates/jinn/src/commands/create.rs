@@ -4,8 +4,16 @@ use anyhow::Result;
 use jinn_state::Store;
 
 use crate::cli::CreateArgs;
+use crate::console;
 
 pub fn run(store: &Store, args: &CreateArgs) -> Result<i32> {
-    crate::container::create(store, args)?;
+    let plan = jinn_config::load(&args.bundle)?;
+    console::check(plan.process.terminal, args.console_socket.is_some(), false)?;
+    let socket = args
+        .console_socket
+        .as_deref()
+        .map(console::connect)
+        .transpose()?;
+    crate::container::create(store, args, &plan, socket.as_ref())?;
     Ok(0)
 }

@@ -8,7 +8,7 @@ use jinn_init::exec::{spawn_exec, ExecOptions};
 use jinn_state::{Container, Status, Store};
 
 use crate::cli::ExecArgs;
-use crate::{container, foreground};
+use crate::{console, container, foreground};
 
 pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
     let c = store.load(&args.id)?;
@@ -20,9 +20,20 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
         _ => {}
     }
     let process = exec_process(&c, args)?;
-    if process.terminal || args.console_socket.is_some() {
-        bail!("--tty: terminals are not supported by jinn yet");
-    }
+    console::check(
+        process.terminal,
+        args.console_socket.is_some(),
+        !args.detach,
+    )?;
+    let socket = args
+        .console_socket
+        .as_deref()
+        .map(console::connect)
+        .transpose()?;
+    let own = (process.terminal && socket.is_none())
+        .then(console::OwnConsole::new)
+        .transpose()?;
+    let socket = socket.as_ref().or(own.as_ref().map(|o| &o.theirs));
     let pidfd = container::pidfd_of(&c)?;
     let cgroup = container::load_cgroup(&c)?;
     let v2_fd = container::cgroup_v2_fd(&cgroup)?;
@@ -40,7 +51,12 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
         cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
         join_cgroup: &mut join_cgroup,
         preserve_fds: args.preserve_fds,
+        console_socket: socket,
     })?;
+    let master = match &own {
+        Some(o) => Some(o.receive_master()?),
+        None => None,
+    };
     if let Some(p) = &args.pid_file {
         container::write_pid_file(p, spawned.pid.as_raw())?;
     }
@@ -48,7 +64,10 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
     if args.detach {
         return Ok(0);
     }
-    foreground::wait_and_forward(&signals, spawned.pid)
+    match master {
+        Some(m) => console::relay_and_wait(m, &signals, spawned.pid),
+        None => foreground::wait_and_forward(&signals, spawned.pid),
+    }
 }
 
 /// The process to run: `--process FILE` as it is, or the container's own process with

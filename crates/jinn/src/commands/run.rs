@@ -2,7 +2,7 @@
 //! forwarding signals, remove it, and exit with its exit code (128+N if killed by N).
 
 use crate::cli::RunArgs;
-use crate::{container, foreground};
+use crate::{console, container, foreground};
 use anyhow::Result;
 use jinn_state::Store;
 
@@ -16,7 +16,25 @@ pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
             jinn_sys::caps::set_child_subreaper()?;
         }
     }
-    let (mut c, spawned) = container::create(store, &args.create)?;
+    let plan = jinn_config::load(&args.create.bundle)?;
+    let terminal = plan.process.terminal;
+    console::check(terminal, args.create.console_socket.is_some(), !args.detach)?;
+    let socket = args
+        .create
+        .console_socket
+        .as_deref()
+        .map(console::connect)
+        .transpose()?;
+    // In the foreground with a terminal and no console socket, jinn relays it itself.
+    let own = (terminal && socket.is_none())
+        .then(console::OwnConsole::new)
+        .transpose()?;
+    let socket = socket.as_ref().or(own.as_ref().map(|o| &o.theirs));
+    let (mut c, spawned) = container::create(store, &args.create, &plan, socket)?;
+    let master = match &own {
+        Some(o) => Some(o.receive_master()?),
+        None => None,
+    };
     if let Err(e) = container::start(&mut c) {
         let _ = container::destroy(c, true);
         return Err(e);
@@ -26,7 +44,10 @@ pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
     }
     let id = c.id().to_string();
     drop(c); // release the container's lock while it runs
-    let code = foreground::wait_and_forward(&signals, spawned.pid)?;
+    let code = match master {
+        Some(m) => console::relay_and_wait(m, &signals, spawned.pid)?,
+        None => foreground::wait_and_forward(&signals, spawned.pid)?,
+    };
     if !args.keep {
         container::destroy(store.load(&id)?, true)?;
     }
