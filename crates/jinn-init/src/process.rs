@@ -146,7 +146,8 @@ fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
 }
 
 /// argv and envp for execve. The environment gets `HOME` from the container's
-/// /etc/passwd (or `/`) when the config does not set it, as runc does.
+/// /etc/passwd (or `/`) when the config does not set it, and `LISTEN_PID` (the process's
+/// own pid) when socket activation passed `LISTEN_FDS`, as runc does.
 fn exec_vectors(p: &ProcessPlan) -> Result<(Vec<CString>, Vec<CString>), StepError> {
     let to_c = |v: &[String], field: &str| {
         v.iter()
@@ -157,6 +158,10 @@ fn exec_vectors(p: &ProcessPlan) -> Result<(Vec<CString>, Vec<CString>), StepErr
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", home_of(p.user.uid)));
+    }
+    if env.iter().any(|e| e.starts_with("LISTEN_FDS=")) {
+        env.retain(|e| !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_PID={}", nix::unistd::getpid()));
     }
     Ok((to_c(&p.args, "process.args")?, to_c(&env, "process.env")?))
 }

@@ -127,7 +127,7 @@ pub enum ListFormat {
     Json,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct CreateArgs {
     /// Path to the root of the bundle directory
     #[arg(short, long, default_value = ".")]

@@ -184,6 +184,26 @@ fn cgroup_mount_sources(cg: &Cgroup) -> Vec<CgroupMountSource> {
         .collect()
 }
 
+/// systemd socket activation, as runc: when jinn itself was given `LISTEN_FDS` fds
+/// (with `LISTEN_PID` = our pid), they are passed on after stdio, before the
+/// `--preserve-fds` ones, and the process gets `LISTEN_FDS` (and its own `LISTEN_PID`).
+pub fn socket_activation(args: &CreateArgs, plan: &mut jinn_config::Plan) -> CreateArgs {
+    let ours = std::env::var("LISTEN_PID").ok() == Some(std::process::id().to_string());
+    let n: u32 = match std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(n) if ours && n > 0 => n,
+        _ => return args.clone(),
+    };
+    plan.process.env.retain(|e| !e.starts_with("LISTEN_FDS="));
+    plan.process.env.push(format!("LISTEN_FDS={n}"));
+    CreateArgs {
+        preserve_fds: args.preserve_fds + n,
+        ..args.clone()
+    }
+}
+
 /// `--pid-file`: written atomically, relative to the current directory as runc.
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path)?;

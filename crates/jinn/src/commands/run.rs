@@ -16,7 +16,8 @@ pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
             jinn_sys::caps::set_child_subreaper()?;
         }
     }
-    let plan = jinn_config::load(&args.create.bundle)?;
+    let mut plan = jinn_config::load(&args.create.bundle)?;
+    let create_args = container::socket_activation(&args.create, &mut plan);
     let terminal = plan.process.terminal;
     console::check(terminal, args.create.console_socket.is_some(), !args.detach)?;
     let socket = args
@@ -30,7 +31,7 @@ pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
         .then(console::OwnConsole::new)
         .transpose()?;
     let socket = socket.as_ref().or(own.as_ref().map(|o| &o.theirs));
-    let (mut c, spawned) = container::create(store, &args.create, &plan, socket)?;
+    let (mut c, spawned) = container::create(store, &create_args, &plan, socket)?;
     let master = match &own {
         Some(o) => Some(o.receive_master()?),
         None => None,
