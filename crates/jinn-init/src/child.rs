@@ -16,6 +16,7 @@ use crate::{console, devices, fsutil, mounts, process, rootfs};
 
 pub(crate) struct ChildContext<'a> {
     pub plan: &'a Plan,
+    pub id: &'a str,
     pub sync: SyncPipe,
     pub exec_socket: ExecSocket,
     pub no_pivot: bool,
@@ -55,8 +56,11 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     let plan = ctx.plan;
     // Die with `jinn create` while setting up; cleared once ready.
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
-    let state = match ctx.sync.recv() {
-        Ok(Some(Message::Go { state })) => state,
+    let (state, host_pid) = match ctx.sync.recv() {
+        Ok(Some(Message::Go { pid })) => (
+            hooks::state_json(ctx.id, "creating", pid, &plan.bundle, &plan.annotations),
+            pid,
+        ),
         other => {
             return Err(StepError::Other(format!(
                 "sync: expected Go, got {other:?}"
@@ -111,10 +115,8 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
         Some(ctx.exec_socket.raw_fd()),
     )?;
     // startContainer hooks see the container as `created`.
-    let mut start_state: serde_json::Value = serde_json::from_str(&state)
-        .map_err(|e| StepError::Other(format!("sync: bad state document: {e}")))?;
-    start_state["status"] = "created".into();
-    let start_state = start_state.to_string();
+    let start_state =
+        hooks::state_json(ctx.id, "created", host_pid, &plan.bundle, &plan.annotations);
     Ok(Prepared {
         exec,
         start_hooks: &plan.hooks.start_container,

@@ -7,7 +7,7 @@
 //!   setns(init pidfd, PID|TIME)   (pid and time namespaces apply to children)
 //!   clone3 [CLONE_INTO_CGROUP] ─────────────▶ not dumpable
 //!   [v1: write pid to cgroup.procs]
-//!   Go { state } ───────────────────────────▶ setns(init pidfd, every other namespace)
+//!   Go { pid } ─────────────────────────────▶ setns(init pidfd, every other namespace)
 //!                                             rlimits, user, caps, cwd, … execve
 //!   ◀──────────────── Error { message }, or end-of-file once execve closed the pipe
 //! ```
@@ -102,10 +102,9 @@ fn drive(
     if v1 {
         join_cgroup(child).map_err(InitError::Child)?;
     }
-    // Go's state is unused by exec processes (no hooks run for them).
     if sync
         .send(&Message::Go {
-            state: String::new(),
+            pid: child.as_raw(),
         })
         .is_err()
     {

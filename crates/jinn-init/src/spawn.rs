@@ -98,6 +98,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
             drop(parent_end);
             crate::child::main(crate::child::ChildContext {
                 plan,
+                id: opts.id,
                 sync: child_end,
                 exec_socket,
                 no_pivot: opts.no_pivot,
@@ -148,7 +149,7 @@ fn drive(
     // already queued) is what to report, so fall through to the receiving loop.
     if sync
         .send(&Message::Go {
-            state: state.clone(),
+            pid: child.as_raw(),
         })
         .is_ok()
     {

@@ -7,7 +7,7 @@
 //!   clone3 ───────────────────────────────▶ (born in its new namespaces; on cgroup v2
 //!                                            born in its cgroup: CLONE_INTO_CGROUP)
 //!   [userns: write uid_map/gid_map]
-//!   Go { state } ─────────────────────────▶ joins namespaces by path, mounts,
+//!   Go { pid } ───────────────────────────▶ joins namespaces by path, mounts,
 //!   [cgroup v1: write pid to cgroup.procs]  devices, masked/readonly paths
 //!   CgroupJoined ─────────────────────────▶ [unshare cgroup namespace]
 //!   [hooks: ◀──────────────────── RunCreateRuntimeHooks
@@ -28,9 +28,9 @@ use crate::error::InitError;
 /// Every message of the protocol, both directions.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub enum Message {
-    /// Parent → init: the init's cgroup and id maps are in place; go on. `state` is the
-    /// state document hooks read (status `creating`, the init's pid as the host sees it).
-    Go { state: String },
+    /// Parent → init: the id maps are in place; go on. `pid` is the init's pid as the
+    /// host sees it, for the state document hooks read.
+    Go { pid: i32 },
     /// Parent → init: the init is in its cgroups.
     CgroupJoined,
     /// Init → parent: mounts are done, pivot_root is next: run the prestart and
@@ -81,9 +81,21 @@ impl SyncPipe {
     }
 
     fn recv_flags(&self, flags: MsgFlags) -> Result<Option<Message>, InitError> {
-        let mut buf = vec![0u8; 64 * 1024];
+        // The packet's size first (MSG_TRUNC reports it whole), then the packet.
+        let fd = self.fd.as_fd().as_raw_fd();
+        let size = loop {
+            match recv(
+                fd,
+                &mut [0u8; 1],
+                flags | MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => break r.map_err(InitError::Sync)?,
+            }
+        };
+        let mut buf = vec![0u8; size.max(1)];
         let n = loop {
-            match recv(self.fd.as_fd().as_raw_fd(), &mut buf, flags) {
+            match recv(fd, &mut buf, flags) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 r => break r.map_err(InitError::Sync)?,
             }

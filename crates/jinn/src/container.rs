@@ -231,11 +231,12 @@ pub fn start(container: &mut Container) -> Result<()> {
     }
     let result = jinn_init::start::request_start(container.dir_fd());
     let _ = container.remove_file(jinn_init::start::EXEC_SOCKET);
+    // A failed start leaves the init gone (the container is stopped): record nothing.
+    result?;
     let st = container.state_mut();
     st.started = true;
     st.status = Status::Running;
     container.save()?;
-    result?;
     poststart(container)
 }
 
