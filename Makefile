@@ -36,6 +36,12 @@ test: lint
 test-runc:
 	JINN_RUNTIME=$(RUNC) $(CARGO) test -p jinn --tests
 
+## test-cgroupv2: the cgroup v2 tests in a throw-away pure-v2 QEMU VM (here on a pure
+## v2 host); V2_RUNTIMES="jinn runc" also runs them against runc in the same boot
+.PHONY: test-cgroupv2
+test-cgroupv2:
+	CARGO="$(CARGO)" scripts/test-cgroupv2.sh
+
 fmt:
 	$(CARGO) fmt --all
 
@@ -46,3 +52,20 @@ bench: build
 clean:
 	$(CARGO) clean
 	rm -rf demo
+
+## conformance: the OCI conformance suite (runtime-tools-conformance, docs/conformance.md)
+## against ./target/debug/jinn and, when installed, runc and crun (as root)
+.PHONY: conformance
+CONF_TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
+CONF_CHECKER = $(CONF_TARGET_DIR)/x86_64-unknown-linux-gnu/release/conformance-checker
+CONF_DRIVER = $(CONF_TARGET_DIR)/debug/runtime-tools-conformance
+conformance:
+	$(CARGO) build -p jinn -p runtime-tools-conformance
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target x86_64-unknown-linux-gnu -p conformance-checker
+	@status=0; for rt in $(foreach r,runc crun,$(shell command -v $(r) 2>/dev/null)) $(CONF_TARGET_DIR)/debug/jinn; do \
+		echo "=== conformance: $$rt"; \
+		$(CONF_DRIVER) --checker $(CONF_CHECKER) --runtime $$rt $(if $(FILTER),--filter $(FILTER)) > $(CONF_TARGET_DIR)/conformance-$$(basename $$rt).tap 2>&1; \
+		rc=$$?; grep -E '^not ok|^#   ' $(CONF_TARGET_DIR)/conformance-$$(basename $$rt).tap; \
+		echo "$$rt: $$(tail -n 1 $(CONF_TARGET_DIR)/conformance-$$(basename $$rt).tap)  (TAP: $(CONF_TARGET_DIR)/conformance-$$(basename $$rt).tap)"; \
+		case $$rt in *jinn) status=$$rc;; esac; \
+	done; exit $$status
