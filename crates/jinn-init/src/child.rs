@@ -20,6 +20,7 @@ pub(crate) struct ChildContext<'a> {
     pub sync: SyncPipe,
     pub exec_socket: ExecSocket,
     pub no_pivot: bool,
+    pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
     pub cgroup_mounts: &'a [CgroupMountSource],
@@ -107,6 +108,10 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     }
 
     // The process.
+    if !ctx.no_new_keyring {
+        session_keyring(ctx.id)?;
+    }
+    process::check_lsm(&plan.process, plan.mount_label.as_deref())?;
     process::namespaced_settings(plan)?;
     let exec = process::prepare_exec(
         &plan.process,
@@ -174,6 +179,19 @@ fn create_hooks(ctx: &ChildContext<'_>, state: &str) -> Result<(), StepError> {
         }
     }
     hooks::run_all(HookKind::CreateContainer, &h.create_container, state).map_err(StepError::Other)
+}
+
+/// A session keyring of the container's own (keys are not namespaced), named and
+/// permitted as runc makes it: `_ses.<id>`, the possessor's default rights plus
+/// search for the owner.
+fn session_keyring(id: &str) -> Result<(), StepError> {
+    let name = format!("_ses.{id}");
+    let key = match jinn_sys::process::join_session_keyring(&name) {
+        Ok(key) => key,
+        Err(nix::errno::Errno::ENOSYS) => return Ok(()),
+        Err(e) => return Err(e).at("join session keyring", &name),
+    };
+    jinn_sys::process::set_key_permissions(key, 0x3f1b_0000).at("set permissions of keyring", &name)
 }
 
 /// Join the namespaces given by path, user first and mount last (pid and time were

@@ -59,6 +59,24 @@ pub(crate) fn namespaced_settings(plan: &Plan) -> Result<(), StepError> {
     Ok(())
 }
 
+/// AppArmor and SELinux: jinn does not apply profiles or labels yet, so asking for one is
+/// an error naming the field (never silently ignored).
+pub(crate) fn check_lsm(p: &ProcessPlan, mount_label: Option<&str>) -> Result<(), StepError> {
+    let asked = [
+        ("process.apparmorProfile", p.apparmor_profile.as_deref()),
+        ("process.selinuxLabel", p.selinux_label.as_deref()),
+        ("linux.mountLabel", mount_label),
+    ];
+    for (field, value) in asked {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            return Err(StepError::Other(format!(
+                "{field}: {v:?} cannot be applied: jinn does not support AppArmor or SELinux yet"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `process.rlimits`.
 fn rlimits(p: &ProcessPlan) -> Result<(), StepError> {
     for r in &p.rlimits {
@@ -219,6 +237,7 @@ pub(crate) fn prepare_exec(
     preserve_fds: u32,
     not_preserved: Option<i32>,
 ) -> Result<ExecReady, StepError> {
+    check_lsm(p, None)?;
     rlimits(p)?;
     user_and_caps(p, last_cap)?;
     let umask = p.user.umask.unwrap_or(0o022);

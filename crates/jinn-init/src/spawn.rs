@@ -33,6 +33,8 @@ pub struct SpawnOptions<'a> {
     pub state_dir: BorrowedFd<'a>,
     /// `--no-pivot`: MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// `--no-new-keyring`: keep jinn's session keyring instead of a new one.
+    pub no_new_keyring: bool,
     /// `--preserve-fds N`: fds 3..3+N stay open in the container.
     pub preserve_fds: u32,
     /// Where to send the pty master when `process.terminal` is set.
@@ -102,6 +104,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                 sync: child_end,
                 exec_socket,
                 no_pivot: opts.no_pivot,
+                no_new_keyring: opts.no_new_keyring,
                 preserve_fds: opts.preserve_fds,
                 console_socket: opts.console_socket,
                 cgroup_mounts: &opts.cgroup_mounts,

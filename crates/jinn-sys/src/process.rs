@@ -36,3 +36,25 @@ pub fn execve(path: &CString, argv: &[CString], envp: &[CString]) -> Errno {
         Ok(never) => match never {},
     }
 }
+
+/// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, name)`: a new session keyring named `name`
+/// (or the existing one of that name) becomes the process's session keyring.
+pub fn join_session_keyring(name: &str) -> nix::Result<i64> {
+    let n = CString::new(name).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING takes a valid C string, borrowed for the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_JOIN_SESSION_KEYRING,
+            n.as_ptr(),
+        )
+    };
+    Errno::result(ret)
+}
+
+/// `keyctl(KEYCTL_SETPERM, key, perm)`.
+pub fn set_key_permissions(key: i64, perm: u32) -> nix::Result<()> {
+    // SAFETY: plain integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_keyctl, libc::KEYCTL_SETPERM, key, perm) };
+    Errno::result(ret).map(drop)
+}

@@ -47,6 +47,7 @@ pub fn create(
         id: &args.id,
         state_dir: container.dir_fd(),
         no_pivot: args.no_pivot,
+        no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
         console_socket: console,
         cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),

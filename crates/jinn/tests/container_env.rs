@@ -694,3 +694,43 @@ fn no_pivot_runs_in_the_rootfs() {
     assert_eq!(stdout(&out), "1\nin-rootfs\n/../marker\n/\n");
     assert_no_leftovers(&rt, &id, &b);
 }
+
+#[test]
+fn session_keyring_is_the_containers_own_unless_no_new_keyring() {
+    let rt = Runtime::new();
+    for (flag, want) in [(None, "1"), (Some("--no-new-keyring"), "0")] {
+        let mut b = Bundle::new();
+        let id = rt.new_id();
+        // /proc/keys is masked by default; unmask it to look.
+        let masked = b.config["linux"]["maskedPaths"].as_array_mut().unwrap();
+        masked.retain(|p| p != "/proc/keys");
+        b.sh(&format!(
+            "grep -c 'keyring   _ses.{id}:' /proc/keys || true"
+        ));
+        b.save();
+        let mut args = vec!["run"];
+        args.extend(flag);
+        args.extend(["--bundle", b.path_str(), &id]);
+        let out = rt.cmd(&args);
+        assert_success(&out, &format!("run {flag:?}"));
+        assert_eq!(stdout(&out).trim(), want, "keyring _ses.{id} with {flag:?}");
+        assert_no_leftovers(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn an_lsm_profile_jinn_cannot_apply_is_an_error() {
+    let rt = Runtime::new();
+    if !rt.is_jinn() {
+        return; // runc ignores a profile when AppArmor is disabled on the host
+    }
+    let mut b = Bundle::new();
+    b.set("/process/apparmorProfile", json!("jinn-test-profile"))
+        .set_args(&["true"]);
+    b.save();
+    let id = rt.new_id();
+    let out = rt.run(&b, &id);
+    assert_exit(&out, 1, "run with an apparmor profile");
+    assert_one_error_line(&out, &["process.apparmorProfile"]);
+    assert_no_leftovers(&rt, &id, &b);
+}

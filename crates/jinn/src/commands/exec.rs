@@ -19,6 +19,9 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
         }
         _ => {}
     }
+    if !args.cgroup.is_empty() {
+        bail!("--cgroup: exec into a sub-cgroup is not supported by jinn yet");
+    }
     let process = exec_process(&c, args)?;
     console::check(
         process.terminal,

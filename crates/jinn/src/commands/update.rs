@@ -7,8 +7,10 @@
 use std::io::Read;
 
 use anyhow::{anyhow, bail, Result};
+use jinn_cgroups::oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPidsBuilder, LinuxResources,
+};
 use jinn_state::{Status, Store};
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPidsBuilder, LinuxResources};
 
 use crate::cli::UpdateArgs;
 
@@ -84,52 +86,15 @@ fn from_flags(args: &UpdateArgs) -> Result<LinuxResources> {
     }
 
     let mut cpu = LinuxCpu::default();
-    let mut cpu_set = false;
-    let mut set = |f: &mut dyn FnMut(&mut LinuxCpu)| {
-        f(&mut cpu);
-        cpu_set = true;
-    };
-    if let Some(v) = args.cpu_share {
-        set(&mut |c| {
-            c.set_shares(Some(v));
-        });
-    }
-    if let Some(v) = args.cpu_quota {
-        set(&mut |c| {
-            c.set_quota(Some(v));
-        });
-    }
-    if let Some(v) = args.cpu_period {
-        set(&mut |c| {
-            c.set_period(Some(v));
-        });
-    }
-    if let Some(v) = args.cpu_burst {
-        set(&mut |c| {
-            c.set_burst(Some(v));
-        });
-    }
-    if let Some(v) = args.cpu_rt_period {
-        set(&mut |c| {
-            c.set_realtime_period(Some(v));
-        });
-    }
-    if let Some(v) = args.cpu_rt_runtime {
-        set(&mut |c| {
-            c.set_realtime_runtime(Some(v));
-        });
-    }
-    if let Some(v) = args.cpuset_cpus.clone().filter(|v| !v.is_empty()) {
-        set(&mut |c| {
-            c.set_cpus(Some(v.clone()));
-        });
-    }
-    if let Some(v) = args.cpuset_mems.clone().filter(|v| !v.is_empty()) {
-        set(&mut |c| {
-            c.set_mems(Some(v.clone()));
-        });
-    }
-    if cpu_set {
+    cpu.set_shares(args.cpu_share)
+        .set_quota(args.cpu_quota)
+        .set_period(args.cpu_period)
+        .set_burst(args.cpu_burst)
+        .set_realtime_period(args.cpu_rt_period)
+        .set_realtime_runtime(args.cpu_rt_runtime)
+        .set_cpus(args.cpuset_cpus.clone().filter(|v| !v.is_empty()))
+        .set_mems(args.cpuset_mems.clone().filter(|v| !v.is_empty()));
+    if cpu != LinuxCpu::default() {
         r.set_cpu(Some(cpu));
     }
 
