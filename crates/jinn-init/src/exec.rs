@@ -55,6 +55,12 @@ pub fn spawn_exec(opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
             source,
         })?;
     }
+    // Not dumpable from before the clone (see spawn.rs): the container's processes must
+    // not ptrace the exec process or open its /proc/PID/exe before it execs.
+    jinn_sys::caps::set_dumpable(false).map_err(|source| InitError::Sys {
+        what: "prctl PR_SET_DUMPABLE",
+        source,
+    })?;
     let (parent_end, child_end) = SyncPipe::pair()?;
     let req = CloneRequest {
         flags: 0,
@@ -125,8 +131,6 @@ fn setup(
     namespaces: CloneFlags,
 ) -> Result<process::ExecReady, StepError> {
     let p = opts.process;
-    // Nothing in the container may ptrace us or take our fds before we exec.
-    jinn_sys::caps::set_dumpable(false).step("prctl PR_SET_DUMPABLE")?;
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
     match sync.recv() {
         Ok(Some(Message::Go { .. })) => {}

@@ -82,6 +82,12 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         }
     }
 
+    // Not dumpable from before the clone: no process that shares a namespace with the
+    // init can ptrace it or open its /proc/PID/exe (jinn's binary) before it execs.
+    jinn_sys::caps::set_dumpable(false).map_err(|source| InitError::Sys {
+        what: "prctl PR_SET_DUMPABLE",
+        source,
+    })?;
     let mut flags = 0u64;
     for ns in &plan.namespaces {
         if ns.path.is_none() && !(ns.kind == NamespaceKind::Cgroup && opts.cgroup_dir.is_none()) {
