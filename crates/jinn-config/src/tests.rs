@@ -1346,3 +1346,23 @@ fn default_spec_matches_runc_layout() {
     assert!(r["linux"].get("resources").is_none());
     assert_eq!(r["mounts"][5]["options"][0], "rbind");
 }
+
+#[test]
+fn overlapping_id_mappings_are_refused() {
+    let config = with(|v| {
+        v["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "user"}));
+        v["linux"]["uidMappings"] = serde_json::json!([
+            {"containerID": 0, "hostID": 1000, "size": 10},
+            {"containerID": 20, "hostID": 1005, "size": 10}
+        ]);
+        v["linux"]["gidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 10}]);
+    });
+    assert_eq!(
+        error(&config),
+        "linux.uidMappings[1]: overlaps linux.uidMappings[0]"
+    );
+}

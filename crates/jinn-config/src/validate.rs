@@ -259,6 +259,26 @@ fn validate_mappings(field: &str, mappings: &[LinuxIdMapping]) -> Result<(), Con
                 ));
             }
         }
+        // The kernel refuses overlapping lines in a uid_map or gid_map, on either side.
+        for (j, earlier) in mappings[..i].iter().enumerate() {
+            let overlaps = |a: u32, b: u32| {
+                let (a, b, n, k) = (
+                    u64::from(a),
+                    u64::from(b),
+                    u64::from(m.size()),
+                    u64::from(earlier.size()),
+                );
+                a < b + k && b < a + n
+            };
+            if overlaps(m.container_id(), earlier.container_id())
+                || overlaps(m.host_id(), earlier.host_id())
+            {
+                return Err(ConfigError::invalid(
+                    format!("{field}[{i}]"),
+                    format!("overlaps {field}[{j}]"),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -72,6 +72,9 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     let last_cap = process::last_cap();
 
     join_namespaces(plan)?;
+    if plan.namespace(NamespaceKind::User).is_some() {
+        become_namespace_root()?;
+    }
     if ctx.cgroup_ns_after_join {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .step("unshare cgroup namespace")?;
@@ -87,11 +90,12 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     for m in &plan.mounts {
         mounts::mount_entry(root.as_fd(), m, ctx.cgroup_mounts)?;
     }
+    let bind_devices = plan.namespace(NamespaceKind::User).is_some();
     if needs_dev_setup(plan) {
-        devices::default_devices(root.as_fd())?;
+        devices::default_devices(root.as_fd(), bind_devices)?;
     }
     for d in &plan.devices {
-        devices::create_device(root.as_fd(), d)?;
+        devices::create_device(root.as_fd(), d, bind_devices)?;
     }
     fsutil::mkdir_all(root.as_fd(), &plan.process.cwd)?;
     rootfs::mask_paths(root.as_fd(), &plan.masked_paths)?;
@@ -179,6 +183,21 @@ fn create_hooks(ctx: &ChildContext<'_>, state: &str) -> Result<(), StepError> {
         }
     }
     hooks::run_all(HookKind::CreateContainer, &h.create_container, state).map_err(StepError::Other)
+}
+
+/// In a user namespace, take the ids that are root there (the parent has written the
+/// maps): until then jinn's host ids are unmapped inside, and the files the init makes
+/// would belong to no one. Supplementary groups of the host are dropped too.
+fn become_namespace_root() -> Result<(), StepError> {
+    let root_gid = nix::unistd::Gid::from_raw(0);
+    let root_uid = nix::unistd::Uid::from_raw(0);
+    match nix::unistd::setgroups(&[]) {
+        // Denied when /proc/PID/setgroups says so (rootless): nothing to drop then.
+        Ok(()) | Err(nix::errno::Errno::EPERM) => {}
+        Err(e) => return Err(e).step("setgroups in the user namespace"),
+    }
+    nix::unistd::setresgid(root_gid, root_gid, root_gid).step("setgid 0 in the user namespace")?;
+    nix::unistd::setresuid(root_uid, root_uid, root_uid).step("setuid 0 in the user namespace")
 }
 
 /// A session keyring of the container's own (keys are not namespaced), named and

@@ -1,6 +1,6 @@
 //! /dev inside the container: the default devices, `linux.devices`, and the usual links.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 
 use jinn_config::{DeviceKind, DevicePlan};
@@ -31,7 +31,7 @@ const DEV_LINKS: [(&str, &str); 5] = [
 ];
 
 /// Create the default devices and links in the container's /dev.
-pub(crate) fn default_devices(root: BorrowedFd<'_>) -> Result<(), StepError> {
+pub(crate) fn default_devices(root: BorrowedFd<'_>, bind: bool) -> Result<(), StepError> {
     for (name, major, minor) in DEFAULT_DEVICES {
         let dev = DevicePlan {
             path: Path::new("/dev").join(name),
@@ -42,7 +42,7 @@ pub(crate) fn default_devices(root: BorrowedFd<'_>) -> Result<(), StepError> {
             uid: 0,
             gid: 0,
         };
-        create_device(root, &dev)?;
+        create_device(root, &dev, bind)?;
     }
     let dev = mkdir_all(root, Path::new("/dev"))?;
     for (name, target) in DEV_LINKS {
@@ -65,8 +65,17 @@ pub(crate) fn default_devices(root: BorrowedFd<'_>) -> Result<(), StepError> {
     Ok(())
 }
 
-/// `mknod` one device (a `linux.devices` entry or a default one) and set its owner.
-pub(crate) fn create_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), StepError> {
+/// Make one device (a `linux.devices` entry or a default one): `mknod` and chown, or,
+/// with `bind` (in a user namespace, where mknod is not allowed), a bind mount of the
+/// host's device node of the same path on an empty file.
+pub(crate) fn create_device(
+    root: BorrowedFd<'_>,
+    d: &DevicePlan,
+    bind: bool,
+) -> Result<(), StepError> {
+    if bind {
+        return bind_device(root, d);
+    }
     let parent = d.path.parent().unwrap_or(Path::new("/"));
     let name = d
         .path
@@ -114,4 +123,31 @@ pub(crate) fn create_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), 
         nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .at("chown", d.path.display())
+}
+
+fn bind_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), StepError> {
+    let host = jinn_sys::fd::open(
+        &d.path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_NOFOLLOW,
+    )
+    .at("open host device", d.path.display())?;
+    let st = nix::sys::stat::fstat(host.as_raw_fd()).at("stat host device", d.path.display())?;
+    let want = makedev(d.major as u64, d.minor as u64);
+    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    if kind != SFlag::from_bits_truncate(d.kind.mode_bits())
+        || (d.kind != DeviceKind::Fifo && st.st_rdev != want)
+    {
+        return Err(StepError::Other(format!(
+            "device {}: the host's node is not a {:?} device {}:{}",
+            d.path.display(),
+            d.kind,
+            d.major,
+            d.minor
+        )));
+    }
+    let target = crate::fsutil::ensure_target(root, &d.path, false)?;
+    let tree = jinn_sys::mount::open_tree_clone(host.as_fd(), "", false)
+        .at("bind host device", d.path.display())?;
+    jinn_sys::mount::move_mount(tree.as_fd(), target.as_fd())
+        .at("bind host device", d.path.display())
 }

@@ -41,8 +41,15 @@ pub(crate) fn mount_entry(
             cgroup_v1_tree(root, m, cgroups)
         }
         MountKind::Filesystem { fstype, source } => {
-            let mnt = new_fs(fstype, source, &m.data, m.attr_set)
-                .map_err(|e| mount_error(fstype, &dest, e))?;
+            let mnt = match new_fs(fstype, source, &m.data, m.attr_set) {
+                Ok(mnt) => mnt,
+                // A user namespace without a network namespace of its own may not mount
+                // a new sysfs: show the host's, read-only, as runc's rootless mode does.
+                Err((_, nix::errno::Errno::EPERM)) if fstype == "sysfs" => {
+                    host_sysfs(m).at("bind the host's /sys on", &dest)?
+                }
+                Err(e) => return Err(mount_error(fstype, &dest, e)),
+            };
             let target = ensure_target(root, &m.destination, true)?;
             move_mount(mnt.as_fd(), target.as_fd()).at("mount", format!("{fstype} on {dest}"))?;
             if m.rec_attr_set | m.rec_attr_clear != 0 {
@@ -51,6 +58,20 @@ pub(crate) fn mount_entry(
             propagate(&mnt, m.propagation).at("set propagation of", &dest)
         }
     }
+}
+
+/// A recursive bind of the host's /sys with the mount's attributes on every submount.
+fn host_sysfs(m: &MountPlan) -> nix::Result<OwnedFd> {
+    let tree = open_tree_clone(cwd(), "/sys", true)?;
+    mount_setattr(
+        tree.as_fd(),
+        true,
+        MountAttr {
+            set: m.attr_set,
+            ..Default::default()
+        },
+    )?;
+    Ok(tree)
 }
 
 fn mount_error(fstype: &str, dest: &impl std::fmt::Display, e: (String, nix::Error)) -> StepError {
