@@ -59,7 +59,59 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<(), ConfigError> {
             ));
         }
     }
-    validate_linux(spec)
+    validate_linux(spec)?;
+    validate_supported(spec)
+}
+
+/// Fields of runtime-spec 1.3.0 that jinn does not apply yet: refused by name, never
+/// silently ignored.
+fn validate_supported(spec: &Spec) -> Result<(), ConfigError> {
+    let not_yet = |field: &str| {
+        Err(ConfigError::invalid(
+            field,
+            "is not supported by jinn yet (remove it to run without it)",
+        ))
+    };
+    if let Some(p) = spec.process() {
+        if p.scheduler().is_some() {
+            return not_yet("process.scheduler");
+        }
+        if p.io_priority().is_some() {
+            return not_yet("process.ioPriority");
+        }
+        if p.exec_cpu_affinity().is_some() {
+            return not_yet("process.execCPUAffinity");
+        }
+    }
+    if let Some(l) = spec.linux() {
+        if l.time_offsets().is_some() {
+            return not_yet("linux.timeOffsets");
+        }
+        if l.personality().is_some() {
+            return not_yet("linux.personality");
+        }
+        if l.memory_policy().is_some() {
+            return not_yet("linux.memoryPolicy");
+        }
+        if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            return not_yet("linux.netDevices");
+        }
+        if l.intel_rdt().is_some() {
+            return not_yet("linux.intelRdt");
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let idmapped = m.uid_mappings().is_some()
+            || m.gid_mappings().is_some()
+            || m.options()
+                .iter()
+                .flatten()
+                .any(|o| o == "idmap" || o == "ridmap");
+        if idmapped {
+            return not_yet(&format!("mounts[{i}]: idmapped mounts"));
+        }
+    }
+    Ok(())
 }
 
 /// Accepts SemVer 2.0.0 versions `1.0.0` to `1.3.x`, with pre-release (`-rc.1`, `-dev`) and

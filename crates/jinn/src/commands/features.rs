@@ -66,8 +66,8 @@ const MOUNT_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
-/// The namespaces jinn creates and joins (user and time wait for id maps and offsets).
-const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "uts"];
+/// The namespaces jinn creates and joins (time waits for linux.timeOffsets).
+const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "user", "uts"];
 
 pub fn features() -> Value {
     let capabilities: Vec<&str> = jinn_config::tables::CAPABILITIES
