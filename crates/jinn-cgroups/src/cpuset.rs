@@ -19,10 +19,10 @@ pub(crate) fn apply(cg: &Cgroup, cpu: &LinuxCpu) -> Result<()> {
     };
     let (Target::V1(dir) | Target::V2(dir)) = cg.target("cpuset", field)?;
     if let Some(cpus) = cpus {
-        fs::write_in(dir, "cpuset.cpus", cpus)?;
+        fs::write_field(dir, "cpuset.cpus", cpus, "linux.resources.cpu.cpus")?;
     }
     if let Some(mems) = mems {
-        fs::write_in(dir, "cpuset.mems", mems)?;
+        fs::write_field(dir, "cpuset.mems", mems, "linux.resources.cpu.mems")?;
     }
     Ok(())
 }

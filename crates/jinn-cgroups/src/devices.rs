@@ -1,13 +1,14 @@
-//! `linux.resources.devices`: v1 `devices.deny`/`devices.allow`. Cgroup v2
-//! needs an eBPF program instead (not done yet).
+//! `linux.resources.devices`: v1 `devices.deny`/`devices.allow`; on cgroup v2 an eBPF
+//! program attached to the cgroup (ebpf.rs).
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 use crate::error::{CgroupError, Result};
 use crate::resources::Target;
-use crate::{fs, Cgroup};
+use crate::{ebpf, fs, Cgroup};
 
 const FIELD: &str = "linux.resources.devices";
 
@@ -15,14 +16,65 @@ const FIELD: &str = "linux.resources.devices";
 /// devices every container gets (/dev/null, /dev/zero, ...) in `rules`, as
 /// runc's spec conversion does.
 pub(crate) fn apply(cg: &Cgroup, rules: &[LinuxDeviceCgroup]) -> Result<()> {
-    if cg.v1_dir("devices").is_none() && cg.v2_dir().is_some() {
-        tracing::warn!("linux.resources.devices is not applied yet on cgroup v2 (needs eBPF)");
-        return Ok(());
+    if cg.v1_dir("devices").is_none() {
+        if let Some(dir) = cg.v2_dir() {
+            return apply_v2(dir, rules);
+        }
     }
     match cg.target("devices", FIELD)? {
         Target::V1(dir) => apply_v1(dir, rules),
         Target::V2(_) => unreachable!("cgroup2 has no devices interface files"),
     }
+}
+
+/// cgroup v2 has no device files: the rules become an eBPF program attached to the
+/// cgroup directory (see ebpf.rs).
+fn apply_v2(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> {
+    let rules = rules.iter().map(bpf_rule).collect::<Result<Vec<_>>>()?;
+    let prog =
+        ebpf::load(&ebpf::compile(&rules)).map_err(|reason| CgroupError::InvalidResource {
+            field: FIELD,
+            reason: format!("load the device eBPF program: {reason}"),
+        })?;
+    let cgroup = std::fs::File::open(dir).map_err(|error| CgroupError::Read {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    ebpf::attach(prog.as_fd(), cgroup.as_fd()).map_err(|e| CgroupError::Write {
+        path: dir.to_path_buf(),
+        error: std::io::Error::from_raw_os_error(e as i32),
+    })
+}
+
+/// A rule for the eBPF program: `a` matches every type; no number matches every number.
+fn bpf_rule(rule: &LinuxDeviceCgroup) -> Result<ebpf::DeviceRule> {
+    rule_line(rule)?; // the same checks as for v1
+    let kind = match rule.typ().unwrap_or_default() {
+        LinuxDeviceType::A => None,
+        LinuxDeviceType::B => Some(ebpf::DEV_BLOCK),
+        _ => Some(ebpf::DEV_CHAR),
+    };
+    let number = |n: Option<i64>| n.filter(|n| *n >= 0).map(|n| n as u32);
+    let access = rule
+        .access()
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .unwrap_or("rwm");
+    let mut bits = 0;
+    for c in access.chars() {
+        bits |= match c {
+            'r' => ebpf::ACC_READ,
+            'w' => ebpf::ACC_WRITE,
+            _ => ebpf::ACC_MKNOD,
+        };
+    }
+    Ok(ebpf::DeviceRule {
+        allow: rule.allow(),
+        kind,
+        major: number(rule.major()),
+        minor: number(rule.minor()),
+        access: bits,
+    })
 }
 
 fn apply_v1(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> {

@@ -70,6 +70,20 @@ pub enum CgroupError {
     #[error("{field}: {reason}")]
     InvalidResource { field: &'static str, reason: String },
 
+    /// A resource value that can never be applied, where the field name
+    /// carries an index or a key (`linux.resources.hugepageLimits[0].pageSize`).
+    #[error("{field}: {reason}")]
+    InvalidField { field: String, reason: String },
+
+    /// The kernel refused a resource value.
+    #[error("{field}: write {value:?} to {}: {}", path.display(), os_text(error))]
+    FieldWrite {
+        field: String,
+        value: String,
+        path: PathBuf,
+        error: io::Error,
+    },
+
     /// The cgroup did not reach the requested freezer state in time.
     #[error("{}: cgroup did not become {state} within {timeout_ms} ms", path.display())]
     FreezeTimeout {
@@ -90,7 +104,8 @@ impl CgroupError {
             | Self::Mkdir { error, .. }
             | Self::Rmdir { error, .. }
             | Self::Statfs { error, .. }
-            | Self::Signal { error, .. } => error.raw_os_error(),
+            | Self::Signal { error, .. }
+            | Self::FieldWrite { error, .. } => error.raw_os_error(),
             _ => None,
         }
     }

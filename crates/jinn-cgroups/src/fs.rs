@@ -46,3 +46,43 @@ pub(crate) fn read_pids(path: &Path) -> Result<Vec<i32>> {
         })
         .collect()
 }
+
+/// Write `value` to `dir/file` for the resource `field`: a refusal by the
+/// kernel is an error naming the field, the value and the file.
+pub(crate) fn write_field(dir: &Path, file: &str, value: &str, field: &str) -> Result<()> {
+    write_in(dir, file, value).map_err(|e| match e {
+        CgroupError::Write { path, error } => CgroupError::FieldWrite {
+            field: field.to_owned(),
+            value: value.to_owned(),
+            path,
+            error,
+        },
+        other => other,
+    })
+}
+
+/// The contents of `path` when it exists; `None` when it does not.
+pub(crate) fn read_opt(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(CgroupError::Read {
+            path: path.to_owned(),
+            error,
+        }),
+    }
+}
+
+/// A number read from a one-value file; "max" is `u64::MAX`; a missing file is 0.
+pub(crate) fn read_u64(path: &Path) -> Result<u64> {
+    Ok(read_opt(path)?.map_or(0, |text| parse_u64(text.trim())))
+}
+
+/// A cgroup number: "max" is `u64::MAX`, anything unparsable 0.
+pub(crate) fn parse_u64(word: &str) -> u64 {
+    if word == "max" {
+        u64::MAX
+    } else {
+        word.parse().unwrap_or(0)
+    }
+}

@@ -14,7 +14,18 @@ impl Cgroup {
     /// that has `cgroup.kill` (Linux 5.14+) kills atomically; otherwise each
     /// listed pid is signalled, re-reading the list for new pids, without
     /// freezing. Processes that already exited (`ESRCH`) are fine.
+    ///
+    /// A frozen (paused) cgroup is thawed after a `SIGKILL`, so the killed
+    /// processes can exit instead of staying frozen.
     pub fn kill_all(&self, signal: i32) -> Result<()> {
+        let result = self.signal_all(signal);
+        if signal == libc::SIGKILL && self.is_frozen().unwrap_or(false) {
+            self.thaw()?;
+        }
+        result
+    }
+
+    fn signal_all(&self, signal: i32) -> Result<()> {
         if signal == libc::SIGKILL {
             if let Some(kill_file) = self.v2_dir().map(|d| d.join("cgroup.kill")) {
                 if kill_file.exists() {

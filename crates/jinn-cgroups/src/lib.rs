@@ -5,21 +5,32 @@
 //! * layout detection and the [`Cgroup`] type: this file;
 //! * `linux.cgroupsPath` rules: `path.rs`; `/proc` parsing: `mountinfo.rs`;
 //! * one file per controller for `linux.resources`: `memory.rs`, `cpu.rs`,
-//!   `cpuset.rs`, `pids.rs`, `devices.rs` (dispatch in `resources.rs`);
-//! * pause/resume: `freezer.rs`; signalling every process: `kill.rs`.
+//!   `cpuset.rs`, `pids.rs`, `blkio.rs`, `hugetlb.rs`, `network.rs`,
+//!   `rdma.rs`, `devices.rs`, `unified.rs` (dispatch in `resources.rs`);
+//! * pause/resume: `freezer.rs`; signalling every process: `kill.rs`;
+//! * `events --stats` in runc's JSON layout: `stats.rs`; OOM notifications:
+//!   `events.rs`.
 
+mod blkio;
 mod cpu;
 mod cpuset;
 mod devices;
+pub mod ebpf;
 mod error;
+mod events;
 mod freezer;
 mod fs;
+mod hugetlb;
 mod kill;
 mod memory;
 mod mountinfo;
+mod network;
 mod path;
 mod pids;
+mod rdma;
 mod resources;
+pub mod stats;
+mod unified;
 
 use std::cmp::Reverse;
 use std::io;
@@ -30,6 +41,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use error::{CgroupError, Result};
+pub use events::OomWatcher;
+/// The spec types `apply` takes, for callers without their own dependency.
+pub use oci_spec;
+pub use stats::Stats;
 
 use crate::mountinfo::CgroupMount;
 use crate::path::CgroupDir;
@@ -235,6 +250,31 @@ impl Cgroup {
         fs::read_pids(&dir.join("cgroup.procs"))
     }
 
+    /// The processes in this cgroup and in any cgroup the container made
+    /// below it (runc's `GetAllPids`), in the order the kernel lists them.
+    pub fn all_pids(&self) -> Result<Vec<i32>> {
+        fn walk(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
+            match fs::read_pids(&dir.join("cgroup.procs")) {
+                Ok(pids) => out.extend(pids),
+                // Removed meanwhile.
+                Err(CgroupError::Read { error, .. }) if error.kind() == io::ErrorKind::NotFound => {
+                    return Ok(())
+                }
+                Err(e) => return Err(e),
+            }
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&entry.path(), out)?;
+                }
+            }
+            Ok(())
+        }
+        let dir = self.procs_dir().ok_or(CgroupError::NoCgroupFs)?;
+        let mut pids = Vec::new();
+        walk(dir, &mut pids)?;
+        Ok(pids)
+    }
+
     fn procs_dir(&self) -> Option<&Path> {
         let preferred = match self.layout {
             Layout::V2 => self.v2_dir(),
@@ -250,6 +290,10 @@ impl Cgroup {
     /// it busy, then the parents `create` made if they are now empty. A
     /// missing directory is fine, so this is idempotent.
     pub fn destroy(&self) -> Result<()> {
+        // Killed processes of a paused container exit only once thawed.
+        if self.is_frozen().unwrap_or(false) {
+            let _ = self.thaw();
+        }
         let mut first_error = None;
         for dir in &self.dirs {
             if let Err(e) = remove_tree(&dir.path) {

@@ -1,5 +1,8 @@
-//! `linux.resources.memory`: v1 `memory.limit_in_bytes` and
-//! `memory.memsw.limit_in_bytes`; v2 `memory.max` and `memory.swap.max`.
+//! `linux.resources.memory`: v1 `memory.limit_in_bytes`,
+//! `memory.memsw.limit_in_bytes`, `memory.soft_limit_in_bytes`,
+//! `memory.swappiness`, `memory.oom_control`; v2 `memory.max`,
+//! `memory.swap.max`, `memory.low`. `kernel`/`kernelTCP` are accepted and
+//! ignored (as runc 1.1); `checkBeforeUpdate` refuses a limit below the usage.
 
 use std::path::Path;
 
@@ -11,40 +14,110 @@ use crate::{fs, Cgroup};
 
 const LIMIT: &str = "linux.resources.memory.limit";
 const SWAP: &str = "linux.resources.memory.swap";
+const RESERVATION: &str = "linux.resources.memory.reservation";
+const SWAPPINESS: &str = "linux.resources.memory.swappiness";
+const OOM: &str = "linux.resources.memory.disableOOMKiller";
+const HIERARCHY: &str = "linux.resources.memory.useHierarchy";
 
 pub(crate) fn apply(cg: &Cgroup, memory: &LinuxMemory) -> Result<()> {
-    warn_unapplied(memory);
-    // 0 means "not set", as in runc.
+    // 0 means "not set", as in runc; -1 means unlimited.
     let limit = memory.limit().unwrap_or(0);
     let swap = memory.swap().unwrap_or(0);
-    if limit == 0 && swap == 0 {
-        return Ok(());
+    let reservation = memory.reservation().unwrap_or(0);
+    for (field, value) in [(LIMIT, limit), (SWAP, swap), (RESERVATION, reservation)] {
+        if value < -1 {
+            return Err(CgroupError::InvalidResource {
+                field,
+                reason: format!("{value} is neither -1 (unlimited) nor a byte count"),
+            });
+        }
     }
-    if limit < -1 {
+    let swappiness = memory.swappiness();
+    if let Some(s) = swappiness.filter(|s| *s > 100) {
         return Err(CgroupError::InvalidResource {
-            field: LIMIT,
-            reason: format!("{limit} is neither -1 (unlimited) nor a byte count"),
+            field: SWAPPINESS,
+            reason: format!("{s} is outside the range 0-100"),
         });
     }
-    let field = if limit != 0 { LIMIT } else { SWAP };
-    match cg.target("memory", field)? {
-        Target::V1(dir) => apply_v1(dir, limit, swap),
-        Target::V2(dir) => apply_v2(dir, limit, swap),
+    // Kernel memory limits are deprecated and ignored (runc 1.1 does the same;
+    // recent kernels refuse them).
+    if memory.kernel().is_some() {
+        tracing::warn!("linux.resources.memory.kernel is deprecated and ignored");
     }
-}
-
-fn warn_unapplied(memory: &LinuxMemory) {
-    let unapplied = [
-        ("reservation", memory.reservation().is_some()),
-        ("kernel", memory.kernel().is_some()),
-        ("kernelTCP", memory.kernel_tcp().is_some()),
-        ("swappiness", memory.swappiness().is_some()),
-        ("disableOOMKiller", memory.disable_oom_killer().is_some()),
-        ("useHierarchy", memory.use_hierarchy().is_some()),
-        ("checkBeforeUpdate", memory.check_before_update().is_some()),
-    ];
-    for (name, _) in unapplied.iter().filter(|(_, present)| *present) {
-        tracing::warn!("linux.resources.memory.{name} is not applied yet");
+    if memory.kernel_tcp().is_some() {
+        tracing::debug!("linux.resources.memory.kernelTCP is ignored");
+    }
+    let oom_disable = memory.disable_oom_killer();
+    let hierarchy = memory.use_hierarchy() == Some(true);
+    let field = [
+        (LIMIT, limit != 0),
+        (SWAP, swap != 0),
+        (RESERVATION, reservation != 0),
+        (SWAPPINESS, swappiness.is_some()),
+        (OOM, oom_disable.is_some()),
+        (HIERARCHY, hierarchy),
+    ]
+    .into_iter()
+    .find_map(|(field, set)| set.then_some(field));
+    let Some(field) = field else {
+        return Ok(());
+    };
+    let target = cg.target("memory", field)?;
+    if memory.check_before_update() == Some(true) && limit > 0 {
+        let usage_file = match target {
+            Target::V1(dir) => dir.join("memory.usage_in_bytes"),
+            Target::V2(dir) => dir.join("memory.current"),
+        };
+        let usage = fs::read_u64(&usage_file)?;
+        if usage > limit as u64 {
+            return Err(CgroupError::InvalidResource {
+                field: LIMIT,
+                reason: format!(
+                    "{limit} is below the current usage {usage} (checkBeforeUpdate is set)"
+                ),
+            });
+        }
+    }
+    match target {
+        Target::V1(dir) => {
+            if limit != 0 || swap != 0 {
+                apply_v1(dir, limit, swap)?;
+            }
+            if reservation != 0 {
+                fs::write_field(
+                    dir,
+                    "memory.soft_limit_in_bytes",
+                    &reservation.to_string(),
+                    RESERVATION,
+                )?;
+            }
+            if let Some(s) = swappiness {
+                fs::write_field(dir, "memory.swappiness", &s.to_string(), SWAPPINESS)?;
+            }
+            if let Some(off) = oom_disable {
+                fs::write_field(dir, "memory.oom_control", if off { "1" } else { "0" }, OOM)?;
+            }
+            if hierarchy {
+                fs::write_field(dir, "memory.use_hierarchy", "1", HIERARCHY)?;
+            }
+            Ok(())
+        }
+        Target::V2(dir) => {
+            if swappiness.is_some() {
+                tracing::warn!("{SWAPPINESS} has no cgroup v2 equivalent; ignored");
+            }
+            if oom_disable == Some(true) {
+                tracing::warn!("{OOM} has no cgroup v2 equivalent; ignored");
+            }
+            if limit != 0 || swap != 0 {
+                apply_v2(dir, limit, swap)?;
+            }
+            match reservation {
+                0 => Ok(()),
+                -1 => fs::write_field(dir, "memory.low", "max", RESERVATION),
+                n => fs::write_field(dir, "memory.low", &n.to_string(), RESERVATION),
+            }
+        }
     }
 }
 
@@ -66,8 +139,8 @@ fn apply_v1(dir: &Path, limit: i64, mut swap: i64) -> Result<()> {
             ),
         });
     }
-    let set_limit = || fs::write_in(dir, "memory.limit_in_bytes", &limit.to_string());
-    let set_swap = || fs::write_in(dir, "memory.memsw.limit_in_bytes", &swap.to_string());
+    let set_limit = || fs::write_field(dir, "memory.limit_in_bytes", &limit.to_string(), LIMIT);
+    let set_swap = || fs::write_field(dir, "memory.memsw.limit_in_bytes", &swap.to_string(), SWAP);
     if limit != 0 && swap != 0 {
         let current: u64 = fs::read(&dir.join("memory.limit_in_bytes"))?
             .trim()
@@ -95,9 +168,9 @@ fn apply_v2(dir: &Path, limit: i64, swap: i64) -> Result<()> {
         reason: reason.to_owned(),
     })?;
     if let Some(value) = swap_max {
-        match fs::write_in(dir, "memory.swap.max", &value) {
+        match fs::write_field(dir, "memory.swap.max", &value, SWAP) {
             // No swap on this host: unlimited or no swap is already the case.
-            Err(CgroupError::Write { error, .. })
+            Err(CgroupError::FieldWrite { error, .. })
                 if error.kind() == std::io::ErrorKind::NotFound
                     && (value == "max" || value == "0") => {}
             other => other?,
@@ -105,8 +178,8 @@ fn apply_v2(dir: &Path, limit: i64, swap: i64) -> Result<()> {
     }
     match limit {
         0 => Ok(()),
-        -1 => fs::write_in(dir, "memory.max", "max"),
-        n => fs::write_in(dir, "memory.max", &n.to_string()),
+        -1 => fs::write_field(dir, "memory.max", "max", LIMIT),
+        n => fs::write_field(dir, "memory.max", &n.to_string(), LIMIT),
     }
 }
 

@@ -6,7 +6,9 @@ use std::path::Path;
 use oci_spec::runtime::LinuxResources;
 
 use crate::error::{CgroupError, Result};
-use crate::{cpu, cpuset, devices, fs, memory, pids, Cgroup, Layout};
+use crate::{
+    blkio, cpu, cpuset, devices, fs, hugetlb, memory, network, pids, rdma, unified, Cgroup, Layout,
+};
 
 /// Where a controller's files are for this cgroup.
 pub(crate) enum Target<'a> {
@@ -15,7 +17,9 @@ pub(crate) enum Target<'a> {
 }
 
 impl Cgroup {
-    /// Write `resources` into the cgroup's files. Call after `create`.
+    /// Write `resources` into the cgroup's files. Call after `create`, and
+    /// for `update` with only the fields to change: an absent (or, where
+    /// runc says so, zero) value leaves the file alone.
     pub fn apply(&self, resources: &LinuxResources) -> Result<()> {
         if let Some(m) = resources.memory() {
             memory::apply(self, m)?;
@@ -27,23 +31,23 @@ impl Cgroup {
         if let Some(p) = resources.pids() {
             pids::apply(self, p)?;
         }
+        if let Some(io) = resources.block_io() {
+            blkio::apply(self, io)?;
+        }
+        if let Some(limits) = resources.hugepage_limits() {
+            hugetlb::apply(self, limits)?;
+        }
+        if let Some(n) = resources.network() {
+            network::apply(self, n)?;
+        }
+        if let Some(r) = resources.rdma() {
+            rdma::apply(self, r)?;
+        }
         if let Some(d) = resources.devices() {
             devices::apply(self, d)?;
         }
-        if resources.block_io().is_some() {
-            tracing::warn!("linux.resources.blockIO is not applied yet");
-        }
-        if resources.hugepage_limits().is_some() {
-            tracing::warn!("linux.resources.hugepageLimits is not applied yet");
-        }
-        if resources.network().is_some() {
-            tracing::warn!("linux.resources.network is not applied yet");
-        }
-        if resources.rdma().is_some() {
-            tracing::warn!("linux.resources.rdma is not applied yet");
-        }
-        if resources.unified().is_some() {
-            tracing::warn!("linux.resources.unified is not applied yet");
+        if let Some(u) = resources.unified() {
+            unified::apply(self, u)?;
         }
         Ok(())
     }

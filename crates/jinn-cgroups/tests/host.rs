@@ -268,7 +268,7 @@ fn apply_cpu_shares_quota_period() {
 }
 
 #[test]
-fn a_value_the_kernel_refuses_names_the_file_and_os_error() {
+fn a_value_the_kernel_refuses_names_the_field_file_and_os_error() {
     let Some(_) = v1_host() else { return };
     let cg = created(&format!("/{}", unique("einval")));
     // The kernel's minimum CFS quota is 1000 µs.
@@ -278,7 +278,10 @@ fn a_value_the_kernel_refuses_names_the_file_and_os_error() {
     let file = cg.v1_dir("cpu").unwrap().join("cpu.cfs_quota_us");
     assert_eq!(
         err.to_string(),
-        format!("write {}: invalid argument (os error 22)", file.display())
+        format!(
+            "linux.resources.cpu.quota: write \"10\" to {}: invalid argument (os error 22)",
+            file.display()
+        )
     );
 }
 

@@ -299,21 +299,29 @@ fn kill_and_wait(pidfd: Option<std::os::fd::BorrowedFd<'_>>, pid: i32) {
 /// Remove a container: kill what is left of it (when `force`, or when it was only
 /// created), its cgroup, and its state directory.
 pub fn destroy(container: Container, force: bool) -> Result<()> {
-    let status = container.live_status();
-    match status {
-        Status::Stopped => {}
-        Status::Created => kill_container(&container)?,
-        _ if force => kill_container(&container)?,
+    let must_kill = match container.live_status() {
+        Status::Stopped => false,
+        Status::Created => true,
+        _ if force => true,
         s => bail!(
             "cannot delete container {} that is not stopped: {s}",
             container.id()
         ),
-    }
-    if !container.state().cgroup_paths.is_null() {
-        let cg = load_cgroup(&container)?;
-        if force || status != Status::Stopped {
+    };
+    let cgroup = if container.state().cgroup_paths.is_null() {
+        None
+    } else {
+        Some(load_cgroup(&container)?)
+    };
+    if must_kill || force {
+        // Every process of the cgroup first (kill_all thaws a paused one, so the kill can
+        // land), then wait for the init itself.
+        if let Some(cg) = &cgroup {
             let _ = cg.kill_all(libc::SIGKILL);
         }
+        kill_container(&container)?;
+    }
+    if let Some(cg) = &cgroup {
         cg.destroy()?;
     }
     let poststop = load_hooks(&container)?.poststop;
