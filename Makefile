@@ -27,10 +27,13 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## test: lint, build the binaries, then unit and integration tests (as root)
+## test: lint, build, unit and integration tests, the cgroup v2 tests in a VM, and the
+## conformance suite (as root)
 test: lint
 	$(CARGO) build --workspace
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
+	$(MAKE) test-cgroupv2
+	$(MAKE) conformance
 
 ## test-runc: the integration tests against runc (checks the tests themselves)
 test-runc:

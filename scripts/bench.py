@@ -98,8 +98,9 @@ class Runtime:
         self.nsswitch = nsswitch
         self.counter = 0
         self.failed = None
-        self.samples = {"run": [], "lifecycle": []}
+        self.samples = {"run": [], "lifecycle": [], "exec": []}
         self.rss_kb = None
+        self.exec_target = None
 
     def new_id(self):
         self.counter += 1
@@ -172,6 +173,16 @@ class Runtime:
             raise
         return time.perf_counter() - t0
 
+    def bench_exec(self, sleeper):
+        """`exec ID /bin/true` into a running container (started once, kept)."""
+        if self.exec_target is None:
+            cid = self.new_id()
+            self.call("run", "--detach", "--bundle", sleeper, cid)
+            self.exec_target = cid
+        t0 = time.perf_counter()
+        self.call("exec", self.exec_target, "/bin/true")
+        return time.perf_counter() - t0
+
     def measure_rss(self, bundle):
         """Peak RSS in KiB of one invocation: max over create, start, delete and run."""
         if not os.access(GNU_TIME, os.X_OK):
@@ -225,18 +236,18 @@ def default_config():
     }
 
 
-def make_bundle(path):
+def make_bundle(path, args=("/bin/true",)):
     rootfs = os.path.join(path, "rootfs")
     bindir = os.path.join(rootfs, "bin")
     os.makedirs(bindir)
     for d in ("proc", "sys", "dev", "tmp", "etc"):
         os.makedirs(os.path.join(rootfs, d))
     shutil.copy("/bin/busybox", os.path.join(bindir, "busybox"))
-    for applet in ("true", "sh"):
+    for applet in ("true", "sh", "sleep"):
         os.symlink("busybox", os.path.join(bindir, applet))
     config = default_config()
     config["process"]["terminal"] = False
-    config["process"]["args"] = ["/bin/true"]
+    config["process"]["args"] = list(args)
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
 
@@ -269,6 +280,8 @@ def main():
     try:
         bundle = os.path.join(workdir, "bundle")
         make_bundle(bundle)
+        sleeper = os.path.join(workdir, "sleeper")
+        make_bundle(sleeper, ("/bin/sleep", "100000"))
         for name in wanted:
             if not paths.get(name):
                 print(f"{name}: not installed, skipped")
@@ -293,11 +306,15 @@ def main():
                     with rt:
                         rt.samples["run"].append(rt.bench_run(bundle))
                         rt.samples["lifecycle"].append(rt.bench_lifecycle(bundle))
+                        rt.samples["exec"].append(rt.bench_exec(sleeper))
                 except (RuntimeFailed, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
                     rt.failed = str(e)
                     print(f"{rt.name}: FAILED in iteration {i + 1}: {e}", file=sys.stderr)
 
         for rt in runtimes:
+            if rt.exec_target:
+                with rt:
+                    rt.cleanup(rt.exec_target)
             if rt.failed:
                 continue
             try:
@@ -307,7 +324,8 @@ def main():
                 print(f"{rt.name}: peak RSS measurement failed: {e}", file=sys.stderr)
 
         print()
-        print(f"{'runtime':8} {'run (ms)':>10} {'create+start+wait+delete (ms)':>31} {'peak RSS (KiB)':>15}")
+        print(f"{'runtime':8} {'run (ms)':>10} {'create+start+wait+delete (ms)':>31} "
+              f"{'exec (ms)':>10} {'peak RSS (KiB)':>15}")
         med = {}
         for rt in runtimes:
             if rt.failed:
@@ -316,13 +334,14 @@ def main():
             med[rt.name] = {k: statistics.median(v) for k, v in rt.samples.items()}
             rss = "n/a" if rt.rss_kb is None else str(rt.rss_kb)
             print(f"{rt.name:8} {ms(med[rt.name]['run']):10.1f} "
-                  f"{ms(med[rt.name]['lifecycle']):31.1f} {rss:>15}")
+                  f"{ms(med[rt.name]['lifecycle']):31.1f} {ms(med[rt.name]['exec']):10.1f} {rss:>15}")
         if "jinn" in med:
             for other in ("runc", "crun"):
                 if other in med:
                     r = med["jinn"]["run"] / med[other]["run"]
                     c = med["jinn"]["lifecycle"] / med[other]["lifecycle"]
-                    print(f"jinn/{other}: run {r:.2f}x, lifecycle {c:.2f}x")
+                    e = med["jinn"]["exec"] / med[other]["exec"]
+                    print(f"jinn/{other}: run {r:.2f}x, lifecycle {c:.2f}x, exec {e:.2f}x")
         elif "runc" in med and "crun" in med:
             r = med["crun"]["run"] / med["runc"]["run"]
             c = med["crun"]["lifecycle"] / med["runc"]["lifecycle"]
