@@ -1000,15 +1000,7 @@ fn idmapped_mounts() {
         "uidMappings": [{"containerID": 0, "hostID": 3000, "size": 1}],
         "gidMappings": [{"containerID": 0, "hostID": 3000, "size": 1}],
     }));
-    // Not applied by the init yet: refused at load, naming the mount.
-    assert_error(
-        &config,
-        "mounts[7]: idmapped mounts: is not supported by jinn yet",
-    );
-    // The translation itself is ready for it.
-    let dir = bundle(&config);
-    let spec = parse(&serde_json::to_vec(&config).unwrap()).unwrap();
-    let plan = crate::translate(&spec, dir.path()).unwrap();
+    let plan = load_value(&config).unwrap();
     let a = &plan.mounts[7];
     assert_eq!(a.idmap, Some(true));
     assert_eq!(
@@ -1375,5 +1367,20 @@ fn overlapping_id_mappings_are_refused() {
     assert_eq!(
         error(&config),
         "linux.uidMappings[1]: overlaps linux.uidMappings[0]"
+    );
+}
+
+#[test]
+fn idmap_on_a_new_filesystem_is_refused() {
+    let config = with(|v| {
+        v["mounts"].as_array_mut().unwrap().push(
+            json!({"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+                "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+        );
+    });
+    assert_error(
+        &config,
+        "mounts[7]: idmapped mounts are supported for bind mounts only",
     );
 }

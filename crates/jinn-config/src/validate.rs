@@ -107,8 +107,11 @@ fn validate_supported(spec: &Spec) -> Result<(), ConfigError> {
                 .iter()
                 .flatten()
                 .any(|o| o == "idmap" || o == "ridmap");
-        if idmapped {
-            return not_yet(&format!("mounts[{i}]: idmapped mounts"));
+        if idmapped && !is_bind(m) {
+            return Err(ConfigError::invalid(
+                format!("mounts[{i}]"),
+                "idmapped mounts are supported for bind mounts only",
+            ));
         }
     }
     Ok(())

@@ -24,6 +24,8 @@ pub(crate) struct ChildContext<'a> {
     pub preserve_fds: u32,
     pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
     pub cgroup_mounts: &'a [CgroupMountSource],
+    /// Idmapped mounts made by the parent, by `mounts` index.
+    pub idmapped: &'a [Option<std::os::fd::OwnedFd>],
     /// The cgroup namespace is made here, once the parent has placed us in our cgroup.
     pub cgroup_ns_after_join: bool,
 }
@@ -87,8 +89,9 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
 
     // The rootfs, its mounts and /dev, all through the rootfs fd.
     let root = rootfs::prepare(plan)?;
-    for m in &plan.mounts {
-        mounts::mount_entry(root.as_fd(), m, ctx.cgroup_mounts)?;
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let premade = ctx.idmapped.get(i).and_then(Option::as_ref);
+        mounts::mount_entry(root.as_fd(), m, ctx.cgroup_mounts, premade)?;
     }
     let bind_devices = plan.namespace(NamespaceKind::User).is_some();
     if needs_dev_setup(plan) {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exec;
 mod fsutil;
 pub mod hooks;
+mod idmap;
 mod mounts;
 mod process;
 mod rootfs;

@@ -16,10 +16,12 @@ use crate::fsutil::ensure_target;
 use crate::spawn::CgroupMountSource;
 
 /// Mount `m` inside the rootfs `root`.
+/// `premade` is the detached mount the parent made for an idmapped bind.
 pub(crate) fn mount_entry(
     root: BorrowedFd<'_>,
     m: &MountPlan,
     cgroups: &[CgroupMountSource],
+    premade: Option<&OwnedFd>,
 ) -> Result<(), StepError> {
     let dest = m.destination.display();
     match &m.kind {
@@ -30,12 +32,23 @@ pub(crate) fn mount_entry(
                 })?
                 .is_dir();
             let target = ensure_target(root, &m.destination, is_dir)?;
-            let tree = open_tree_clone(cwd(), &source.to_string_lossy(), *recursive)
-                .at("open bind source", source.display())?;
-            set_attrs(&tree, m).at("set mount attributes of", &dest)?;
+            let made;
+            let tree = match premade {
+                Some(t) => t,
+                None => {
+                    made = open_tree_clone(
+                        jinn_sys::fd::at_cwd(),
+                        &source.to_string_lossy(),
+                        *recursive,
+                    )
+                    .at("open bind source", source.display())?;
+                    &made
+                }
+            };
+            set_attrs(tree, m).at("set mount attributes of", &dest)?;
             move_mount(tree.as_fd(), target.as_fd())
                 .at("bind mount", format!("{} on {dest}", source.display()))?;
-            propagate(&tree, m.propagation).at("set propagation of", &dest)
+            propagate(tree, m.propagation).at("set propagation of", &dest)
         }
         MountKind::Filesystem { fstype, .. } if fstype == "cgroup" => {
             cgroup_v1_tree(root, m, cgroups)
@@ -62,7 +75,7 @@ pub(crate) fn mount_entry(
 
 /// A recursive bind of the host's /sys with the mount's attributes on every submount.
 fn host_sysfs(m: &MountPlan) -> nix::Result<OwnedFd> {
-    let tree = open_tree_clone(cwd(), "/sys", true)?;
+    let tree = open_tree_clone(jinn_sys::fd::at_cwd(), "/sys", true)?;
     mount_setattr(
         tree.as_fd(),
         true,
@@ -158,8 +171,12 @@ fn cgroup_v1_tree(
     if let [only] = cgroups {
         if only.name.is_empty() {
             let target = ensure_target(root, &m.destination, true)?;
-            let tree = open_tree_clone(cwd(), &only.host_dir.to_string_lossy(), false)
-                .at("open cgroup", only.host_dir.display())?;
+            let tree = open_tree_clone(
+                jinn_sys::fd::at_cwd(),
+                &only.host_dir.to_string_lossy(),
+                false,
+            )
+            .at("open cgroup", only.host_dir.display())?;
             set_attrs(&tree, m).at("set mount attributes of", &dest)?;
             return move_mount(tree.as_fd(), target.as_fd()).at("mount cgroup on", &dest);
         }
@@ -180,8 +197,12 @@ fn cgroup_v1_tree(
         }
         let sub_fd = jinn_sys::resolve::open_beneath(tmpfs.as_fd(), &src.name, libc::O_PATH, 0)
             .at("open", format!("{dest}/{}", src.name))?;
-        let tree = open_tree_clone(cwd(), &src.host_dir.to_string_lossy(), false)
-            .at("open cgroup", src.host_dir.display())?;
+        let tree = open_tree_clone(
+            jinn_sys::fd::at_cwd(),
+            &src.host_dir.to_string_lossy(),
+            false,
+        )
+        .at("open cgroup", src.host_dir.display())?;
         set_attrs(&tree, m).at("set mount attributes of", format!("{dest}/{}", src.name))?;
         move_mount(tree.as_fd(), sub_fd.as_fd()).at(
             "bind mount",
@@ -200,9 +221,4 @@ fn cgroup_v1_tree(
         .at("make read-only", &dest)?;
     }
     Ok(())
-}
-
-fn cwd() -> BorrowedFd<'static> {
-    // SAFETY: AT_FDCWD is a valid "descriptor" for every *at call and is never closed.
-    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
 }

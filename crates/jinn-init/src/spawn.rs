@@ -88,6 +88,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         what: "prctl PR_SET_DUMPABLE",
         source,
     })?;
+    let idmapped = crate::idmap::prepare(plan)?;
     let mut flags = 0u64;
     for ns in &plan.namespaces {
         if ns.path.is_none() && !(ns.kind == NamespaceKind::Cgroup && opts.cgroup_dir.is_none()) {
@@ -114,12 +115,14 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                 preserve_fds: opts.preserve_fds,
                 console_socket: opts.console_socket,
                 cgroup_mounts: &opts.cgroup_mounts,
+                idmapped: &idmapped,
                 cgroup_ns_after_join: plan.creates_namespace(NamespaceKind::Cgroup)
                     && opts.cgroup_dir.is_none(),
             })
         }
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
+            drop(idmapped);
             drop(exec_socket);
             match drive(&parent_end, child, opts.id, plan, opts.join_cgroup) {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),

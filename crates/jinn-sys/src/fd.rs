@@ -38,3 +38,9 @@ pub fn open<P: ?Sized + nix::NixPath>(
     // SAFETY: open returned a new descriptor that nothing else owns.
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
+
+/// `AT_FDCWD` as a borrowed fd, for the `*at` calls that take a directory fd.
+pub fn at_cwd() -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is a valid "descriptor" for every *at call and is never closed.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+}

@@ -10,8 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use common::*;
 use serde_json::{json, Value};
@@ -407,38 +406,6 @@ fn tmpfs_mount_with_flags_and_data() {
         t.has_super("size=1024k") && t.has_super("mode=700"),
         "{t:?}"
     );
-}
-
-/// A tmpfs mounted on the host for a test, unmounted on drop (also on panic).
-struct HostTmpfs(PathBuf);
-
-impl HostTmpfs {
-    fn mount(at: &Path) -> Self {
-        fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                "size=1m",
-                "jinn-test",
-                at.to_str().unwrap(),
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "mount a tmpfs on {}", at.display());
-        HostTmpfs(at.to_path_buf())
-    }
-}
-
-impl Drop for HostTmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .args(["-l", self.0.to_str().unwrap()])
-            .stderr(Stdio::null())
-            .status();
-    }
 }
 
 #[test]

@@ -162,3 +162,72 @@ fn bad_mappings_are_refused() {
         assert_no_leftovers(&rt, &id, &b);
     }
 }
+
+#[test]
+fn idmapped_bind_mount_shows_host_files_as_the_containers() {
+    let rt = Runtime::new();
+    if rt.is_runc() {
+        return; // runc 1.1.5 predates idmapped mounts (runc 1.2)
+    }
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "x").unwrap(); // owned by host root
+    std::fs::set_permissions(
+        host.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mut b = userns_bundle();
+    for d in ["idmapped", "plain"] {
+        std::fs::create_dir(b.rootfs().join(d)).unwrap();
+    }
+    let src = host.path().to_str().unwrap();
+    b.add_mount("/idmapped", "bind", src, &["bind", "idmap"]);
+    b.add_mount("/plain", "bind", src, &["bind"]);
+    b.sh("stat -c '%u:%g' /idmapped/f /plain/f; touch /idmapped/made");
+    b.save();
+    let id = rt.new_id();
+    let out = rt.run(&b, &id);
+    assert_success(&out, "run with an idmapped mount");
+    assert_eq!(
+        stdout(&out),
+        "0:0\n65534:65534\n",
+        "host root's file is container root's through the idmapped mount only"
+    );
+    let made = std::fs::metadata(host.path().join("made")).unwrap();
+    assert_eq!(
+        (made.uid(), made.gid()),
+        (0, 0),
+        "container root writes as host root through it"
+    );
+    assert_no_leftovers(&rt, &id, &b);
+}
+
+#[test]
+fn rro_makes_submounts_read_only_too() {
+    let rt = Runtime::new();
+    let src = tempfile::tempdir().unwrap();
+    let sub = HostTmpfs::mount(&src.path().join("sub"));
+    let mut b = Bundle::new();
+    let s = src.path().to_str().unwrap();
+    b.add_mount("/r", "bind", s, &["rbind", "rro"]);
+    b.add_mount("/t", "bind", s, &["rbind", "ro"]);
+    b.sh(
+        "touch /r/sub/x 2>/dev/null && echo r-writable || echo r-ro; \
+          touch /t/sub/y 2>/dev/null && echo t-writable || echo t-ro",
+    );
+    b.save();
+    let id = rt.new_id();
+    let out = rt.run(&b, &id);
+    if rt.is_runc() {
+        drop(sub);
+        return; // runc 1.1.5 predates the recursive options (runc 1.2)
+    }
+    assert_success(&out, "run with rro");
+    assert_eq!(
+        stdout(&out),
+        "r-ro\nt-writable\n",
+        "rro reaches the submount, ro does not"
+    );
+    drop(sub);
+    assert_no_leftovers(&rt, &id, &b);
+}

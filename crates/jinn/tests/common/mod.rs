@@ -324,6 +324,20 @@ impl Runtime {
         &self.path
     }
 
+    /// Like [`new`](Self::new), but runs a private copy of the binary under test (same
+    /// file name, in this runtime's temp dir): a test that attacks the runtime binary
+    /// (CVE-2019-5736) can then only damage the copy, never the build.
+    pub fn with_copied_binary() -> Self {
+        let mut rt = Self::new();
+        let bin = rt.dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        let copy = bin.join(rt.path.file_name().expect("runtime file name"));
+        fs::copy(&rt.path, &copy).expect("copy the runtime binary");
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).unwrap();
+        rt.path = copy;
+        rt
+    }
+
     /// The `--root` directory of this runtime instance.
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
@@ -1235,4 +1249,36 @@ pub fn is_char_device(path: &Path) -> bool {
     fs::metadata(path)
         .map(|m| m.file_type().is_char_device())
         .unwrap_or(false)
+}
+
+/// A tmpfs mounted on the host for a test, unmounted on drop (also on panic).
+pub struct HostTmpfs(pub PathBuf);
+
+impl HostTmpfs {
+    pub fn mount(at: &Path) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                "size=1m",
+                "jinn-test",
+                at.to_str().unwrap(),
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount a tmpfs on {}", at.display());
+        HostTmpfs(at.to_path_buf())
+    }
+}
+
+impl Drop for HostTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-l", self.0.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 }
