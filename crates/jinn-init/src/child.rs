@@ -28,10 +28,12 @@ pub(crate) struct ChildContext<'a> {
     pub idmapped: &'a [Option<std::os::fd::OwnedFd>],
     /// The cgroup namespace is made here, once the parent has placed us in our cgroup.
     pub cgroup_ns_after_join: bool,
+    /// `linux.seccomp`, compiled by the parent.
+    pub seccomp: Option<&'a jinn_seccomp::Filter>,
 }
 
-pub(crate) fn main(ctx: ChildContext<'_>) -> ! {
-    match setup(&ctx) {
+pub(crate) fn main(ctx: ChildContext<'_>, listener: Option<jinn_seccomp::ListenerConnection>) -> ! {
+    match setup(&ctx, listener) {
         Ok(prepared) => {
             if ctx.sync.send(&Message::Ready).is_err() {
                 exit_now(1);
@@ -50,12 +52,15 @@ pub(crate) fn main(ctx: ChildContext<'_>) -> ! {
 
 /// What is left to do once `start` comes.
 struct Prepared<'a> {
-    exec: process::ExecReady,
+    exec: process::ExecReady<'a>,
     start_hooks: &'a [jinn_config::Hook],
     start_state: String,
 }
 
-fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
+fn setup<'a>(
+    ctx: &ChildContext<'a>,
+    listener: Option<jinn_seccomp::ListenerConnection>,
+) -> Result<Prepared<'a>, StepError> {
     let plan = ctx.plan;
     // Die with `jinn create` while setting up; cleared once ready.
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
@@ -120,19 +125,20 @@ fn setup<'a>(ctx: &ChildContext<'a>) -> Result<Prepared<'a>, StepError> {
     }
     process::check_lsm(&plan.process, plan.mount_label.as_deref())?;
     process::namespaced_settings(plan)?;
+    // startContainer hooks see the container as `created`; so does the seccomp agent.
+    let created = hooks::state_json(ctx.id, "created", host_pid, &plan.bundle, &plan.annotations);
+    let seccomp = seccomp_step(ctx.seccomp, listener, host_pid, &created)?;
     let exec = process::prepare_exec(
         &plan.process,
         last_cap,
         ctx.preserve_fds,
         Some(ctx.exec_socket.raw_fd()),
+        seccomp,
     )?;
-    // startContainer hooks see the container as `created`.
-    let start_state =
-        hooks::state_json(ctx.id, "created", host_pid, &plan.bundle, &plan.annotations);
     Ok(Prepared {
         exec,
         start_hooks: &plan.hooks.start_container,
-        start_state,
+        start_state: created,
     })
 }
 
@@ -149,6 +155,35 @@ fn run(exec_socket: &ExecSocket, p: Prepared<'_>) -> ! {
     let err = p.exec.exec();
     reply_error(&mut conn, &err);
     exit_now(127)
+}
+
+/// The filter and, for NOTIFY, the agent's connection with the container state prepared
+/// (nothing is left to serialise once the filter is in place).
+pub(crate) fn seccomp_step<'a>(
+    filter: Option<&'a jinn_seccomp::Filter>,
+    listener: Option<jinn_seccomp::ListenerConnection>,
+    host_pid: i32,
+    state: &str,
+) -> Result<Option<process::Seccomp<'a>>, StepError> {
+    let Some(filter) = filter else {
+        return Ok(None);
+    };
+    let listener = match listener {
+        Some(mut conn) => {
+            let state: serde_json::Value = serde_json::from_str(state)
+                .map_err(|e| StepError::Other(format!("seccomp: container state: {e}")))?;
+            let message = jinn_seccomp::ContainerProcessState::new(
+                host_pid,
+                filter.listener_metadata().map(str::to_string),
+                state,
+            );
+            conn.prepare(&message)
+                .map_err(|e| StepError::Other(format!("seccomp: {e}")))?;
+            Some(conn)
+        }
+        None => None,
+    };
+    Ok(Some(process::Seccomp { filter, listener }))
 }
 
 /// Wait until the parent has placed us in our cgroups, then make the cgroup namespace.

@@ -41,10 +41,16 @@ pub struct ExecOptions<'a> {
     pub preserve_fds: u32,
     /// Where to send the pty master when the process has a terminal.
     pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
+    /// The container's seccomp filter (exec processes get it too) and the agent's
+    /// connection for NOTIFY.
+    pub seccomp: Option<&'a jinn_seccomp::Filter>,
+    pub seccomp_listener: Option<jinn_seccomp::ListenerConnection>,
+    /// The container's state document, for the seccomp agent.
+    pub state: String,
 }
 
 /// Start the process; returns once it has exec'd its program (or failed to).
-pub fn spawn_exec(opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
+pub fn spawn_exec(mut opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
     let differ = namespaces_to_join(opts.init_pid)?;
     let for_children =
         differ & (CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME));
@@ -72,7 +78,8 @@ pub fn spawn_exec(opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
     match unsafe { clone3(&req) }.map_err(InitError::Clone)? {
         Cloned::Child => {
             drop(parent_end);
-            let err = match setup(&child_end, &opts, for_self) {
+            let listener = opts.seccomp_listener.take();
+            let err = match setup(&child_end, &opts, for_self, listener) {
                 Ok(ready) => ready.exec(),
                 Err(e) => e.to_string(),
             };
@@ -81,6 +88,7 @@ pub fn spawn_exec(opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
         }
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
+            drop(opts.seccomp_listener.take());
             let result = drive(
                 &parent_end,
                 child,
@@ -125,21 +133,22 @@ fn drive(
     }
 }
 
-fn setup(
+fn setup<'a>(
     sync: &SyncPipe,
-    opts: &ExecOptions<'_>,
+    opts: &ExecOptions<'a>,
     namespaces: CloneFlags,
-) -> Result<process::ExecReady, StepError> {
+    listener: Option<jinn_seccomp::ListenerConnection>,
+) -> Result<process::ExecReady<'a>, StepError> {
     let p = opts.process;
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
-    match sync.recv() {
-        Ok(Some(Message::Go { .. })) => {}
+    let host_pid = match sync.recv() {
+        Ok(Some(Message::Go { pid })) => pid,
         other => {
             return Err(StepError::Other(format!(
                 "sync: expected Go, got {other:?}"
             )))
         }
-    }
+    };
     let last_cap = process::last_cap();
     if !namespaces.is_empty() {
         nix::sched::setns(opts.init_pidfd, namespaces).step("join the container's namespaces")?;
@@ -147,7 +156,8 @@ fn setup(
     if let (true, Some(socket)) = (p.terminal, opts.console_socket) {
         console::make_stdio(console::create(socket, p.console_size)?)?;
     }
-    process::prepare_exec(p, last_cap, opts.preserve_fds, None)
+    let seccomp = crate::child::seccomp_step(opts.seccomp, listener, host_pid, &opts.state)?;
+    process::prepare_exec(p, last_cap, opts.preserve_fds, None, seccomp)
 }
 
 /// The namespaces of the init that are not ours (those to join).

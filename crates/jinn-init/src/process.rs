@@ -92,8 +92,15 @@ fn rlimit_name(resource: u32) -> String {
 
 /// Switch to the process's user and capability sets, in the order the kernel needs:
 /// bounding set (needs CAP_SETPCAP), keep-caps across setuid, ids, then the sets.
-fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepError> {
+/// `CAP_SYS_ADMIN`: what installing a seccomp filter without no_new_privs needs.
+const CAP_SYS_ADMIN: u64 = 1 << 21;
+
+/// With `keep_sys_admin` CAP_SYS_ADMIN stays effective until the exec, for a seccomp
+/// filter installed without no_new_privs; execve then computes the program's sets from
+/// the bounding, inheritable and ambient sets alone, so it does not carry over.
+fn user_and_caps(p: &ProcessPlan, last_cap: u32, keep_sys_admin: bool) -> Result<(), StepError> {
     let c = p.capabilities.unwrap_or_default();
+    let extra = if keep_sys_admin { CAP_SYS_ADMIN } else { 0 };
     caps::limit_bounding(c.bounding, last_cap).step("drop bounding capabilities")?;
     caps::set_keepcaps(true).step("prctl PR_SET_KEEPCAPS")?;
     let gids: Vec<Gid> = p
@@ -109,8 +116,8 @@ fn user_and_caps(p: &ProcessPlan, last_cap: u32) -> Result<(), StepError> {
     setresuid(uid, uid, uid).at("setuid", p.user.uid)?;
     caps::set_keepcaps(false).step("prctl PR_SET_KEEPCAPS")?;
     caps::set(caps::CapSets {
-        effective: c.effective,
-        permitted: c.permitted,
+        effective: c.effective | extra,
+        permitted: c.permitted | extra,
         inheritable: c.inheritable,
     })
     .step("capset")?;
@@ -204,21 +211,44 @@ pub(crate) fn last_cap() -> u32 {
         .unwrap_or(40)
 }
 
-/// A process ready to exec: everything checked, nothing left but execve.
-pub(crate) struct ExecReady {
+/// The container's seccomp filter, installed as the last step before execve, and the
+/// connection its listener fd goes to (`listenerPath`, with the state already prepared).
+pub(crate) struct Seccomp<'a> {
+    pub filter: &'a jinn_seccomp::Filter,
+    pub listener: Option<jinn_seccomp::ListenerConnection>,
+}
+
+/// A process ready to exec: everything checked, nothing left but the seccomp filter and
+/// execve.
+pub(crate) struct ExecReady<'a> {
     program: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
+    seccomp: Option<Seccomp<'a>>,
 }
 
-impl ExecReady {
-    /// Unblock every signal and exec; returns the error text only if execve failed.
-    pub(crate) fn exec(&self) -> String {
+impl ExecReady<'_> {
+    /// Unblock every signal, install the seccomp filter (from here on jinn makes no system
+    /// call but sendmsg of the listener fd, close and execve, so a profile that denies
+    /// anything else cannot break it), and exec. Returns the error text if that failed.
+    pub(crate) fn exec(self) -> String {
         let _ = nix::sys::signal::sigprocmask(
             nix::sys::signal::SigmaskHow::SIG_SETMASK,
             Some(&nix::sys::signal::SigSet::empty()),
             None,
         );
+        if let Some(s) = self.seccomp {
+            match s.filter.install() {
+                Ok(listener_fd) => {
+                    if let (Some(conn), Some(fd)) = (s.listener, listener_fd) {
+                        if let Err(e) = conn.send(fd.as_fd()) {
+                            return format!("seccomp: send the listener fd: {e}");
+                        }
+                    }
+                }
+                Err(e) => return format!("seccomp: {e}"),
+            }
+        }
         let errno = jinn_sys::process::execve(&self.program, &self.argv, &self.envp);
         format!(
             "exec {}: {}",
@@ -231,15 +261,17 @@ impl ExecReady {
 /// The last steps of every container process (the init and `exec`'s), inside the
 /// container's root: rlimits, user and capabilities, umask, cwd, no_new_privs, the
 /// program, and every fd but stdio and the preserved ones marked close-on-exec.
-pub(crate) fn prepare_exec(
+pub(crate) fn prepare_exec<'a>(
     p: &ProcessPlan,
     last_cap: u32,
     preserve_fds: u32,
     not_preserved: Option<i32>,
-) -> Result<ExecReady, StepError> {
+    seccomp: Option<Seccomp<'a>>,
+) -> Result<ExecReady<'a>, StepError> {
     check_lsm(p, None)?;
     rlimits(p)?;
-    user_and_caps(p, last_cap)?;
+    let keep_sys_admin = seccomp.is_some() && !p.no_new_privileges;
+    user_and_caps(p, last_cap, keep_sys_admin)?;
     let umask = p.user.umask.unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
         umask as libc::mode_t,
@@ -263,6 +295,7 @@ pub(crate) fn prepare_exec(
         program,
         argv,
         envp,
+        seccomp,
     })
 }
 

@@ -39,6 +39,10 @@ pub struct SpawnOptions<'a> {
     pub preserve_fds: u32,
     /// Where to send the pty master when `process.terminal` is set.
     pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
+    /// `linux.seccomp` compiled, and for NOTIFY the connection to its agent (made here,
+    /// in the host's namespaces, as `listenerPath` is a host path).
+    pub seccomp: Option<&'a jinn_seccomp::Filter>,
+    pub seccomp_listener: Option<jinn_seccomp::ListenerConnection>,
     /// cgroup v2 directory to clone into (`CLONE_INTO_CGROUP`).
     pub cgroup_dir: Option<BorrowedFd<'a>>,
     /// Sources for a `cgroup` mount.
@@ -105,24 +109,29 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
     match unsafe { clone3(&req) }.map_err(InitError::Clone)? {
         Cloned::Child => {
             drop(parent_end);
-            crate::child::main(crate::child::ChildContext {
-                plan,
-                id: opts.id,
-                sync: child_end,
-                exec_socket,
-                no_pivot: opts.no_pivot,
-                no_new_keyring: opts.no_new_keyring,
-                preserve_fds: opts.preserve_fds,
-                console_socket: opts.console_socket,
-                cgroup_mounts: &opts.cgroup_mounts,
-                idmapped: &idmapped,
-                cgroup_ns_after_join: plan.creates_namespace(NamespaceKind::Cgroup)
-                    && opts.cgroup_dir.is_none(),
-            })
+            crate::child::main(
+                crate::child::ChildContext {
+                    plan,
+                    id: opts.id,
+                    sync: child_end,
+                    exec_socket,
+                    no_pivot: opts.no_pivot,
+                    no_new_keyring: opts.no_new_keyring,
+                    preserve_fds: opts.preserve_fds,
+                    console_socket: opts.console_socket,
+                    cgroup_mounts: &opts.cgroup_mounts,
+                    idmapped: &idmapped,
+                    cgroup_ns_after_join: plan.creates_namespace(NamespaceKind::Cgroup)
+                        && opts.cgroup_dir.is_none(),
+                    seccomp: opts.seccomp,
+                },
+                opts.seccomp_listener,
+            )
         }
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
             drop(idmapped);
+            drop(opts.seccomp_listener);
             drop(exec_socket);
             match drive(&parent_end, child, opts.id, plan, opts.join_cgroup) {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),

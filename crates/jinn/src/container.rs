@@ -22,6 +22,11 @@ pub fn create(
     console: Option<&std::os::unix::net::UnixStream>,
 ) -> Result<(Container, Spawned)> {
     jinn_state::validate_id(&args.id)?;
+    let seccomp = plan
+        .seccomp
+        .as_ref()
+        .map(jinn_seccomp::compile)
+        .transpose()?;
     let cgroup = Cgroup::new(plan.cgroups_path.as_deref(), &args.id)?;
 
     let container = store.create(&args.id)?;
@@ -42,6 +47,7 @@ pub fn create(
         Ok(())
     };
     let container = undo.container.as_ref().expect("container is set");
+    let seccomp_listener = seccomp_listener(seccomp.as_ref())?;
     let spawned = match jinn_init::spawn(SpawnOptions {
         plan,
         id: &args.id,
@@ -50,6 +56,8 @@ pub fn create(
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
         console_socket: console,
+        seccomp: seccomp.as_ref(),
+        seccomp_listener,
         cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
         cgroup_mounts: cgroup_mount_sources(&cgroup),
         join_cgroup: &mut join_cgroup,
@@ -76,6 +84,7 @@ pub fn create(
     st.config_oci_version = plan.oci_version.clone();
     if let Err(e) = save_late_hooks(&container, plan)
         .and_then(|()| save_process(&container, &plan.process))
+        .and_then(|()| save_seccomp(&container, plan.seccomp.as_ref()))
         .and_then(|()| container.save().map_err(anyhow::Error::from))
         .and_then(|()| match &args.pid_file {
             Some(p) => write_pid_file(p, pid),
@@ -108,6 +117,42 @@ fn save_process(container: &Container, process: &jinn_config::ProcessPlan) -> Re
 pub fn load_process(container: &Container) -> Result<jinn_config::ProcessPlan> {
     Ok(serde_json::from_slice(&container.read_file(PROCESS_FILE)?)?)
 }
+
+/// `exec` processes get the container's seccomp filter too.
+fn save_seccomp(
+    container: &Container,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<()> {
+    match seccomp {
+        Some(s) => Ok(container.write_file(SECCOMP_FILE, &serde_json::to_vec(s)?)?),
+        None => Ok(()),
+    }
+}
+
+/// The container's seccomp filter, compiled again from what `create` kept.
+pub fn load_seccomp(container: &Container) -> Result<Option<jinn_seccomp::Filter>> {
+    match container.read_file(SECCOMP_FILE) {
+        Ok(bytes) => {
+            let s: oci_spec::runtime::LinuxSeccomp = serde_json::from_slice(&bytes)?;
+            Ok(Some(jinn_seccomp::compile(&s)?))
+        }
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// For a NOTIFY filter, the connection to its agent at `listenerPath` (a host path, so
+/// made here, before the clone).
+pub fn seccomp_listener(
+    filter: Option<&jinn_seccomp::Filter>,
+) -> Result<Option<jinn_seccomp::ListenerConnection>> {
+    match filter.and_then(|f| f.listener_path().filter(|_| f.uses_notify())) {
+        Some(path) => Ok(Some(jinn_seccomp::ListenerConnection::connect(path)?)),
+        None => Ok(None),
+    }
+}
+
+const SECCOMP_FILE: &str = "seccomp.json";
 
 /// Where `create` keeps the container's process, in the state directory.
 const PROCESS_FILE: &str = "process.json";

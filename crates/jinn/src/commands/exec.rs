@@ -37,6 +37,8 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
         .then(console::OwnConsole::new)
         .transpose()?;
     let socket = socket.as_ref().or(own.as_ref().map(|o| &o.theirs));
+    let seccomp = container::load_seccomp(&c)?;
+    let seccomp_listener = container::seccomp_listener(seccomp.as_ref())?;
     let pidfd = container::pidfd_of(&c)?;
     let cgroup = container::load_cgroup(&c)?;
     let v2_fd = container::cgroup_v2_fd(&cgroup)?;
@@ -55,6 +57,9 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
         join_cgroup: &mut join_cgroup,
         preserve_fds: args.preserve_fds,
         console_socket: socket,
+        seccomp: seccomp.as_ref(),
+        seccomp_listener,
+        state: c.oci_state_json().to_string(),
     })?;
     let master = match &own {
         Some(o) => Some(o.receive_master()?),

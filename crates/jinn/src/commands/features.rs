@@ -83,7 +83,7 @@ pub fn features() -> Value {
             "namespaces": NAMESPACES,
             "capabilities": capabilities,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false},
-            "seccomp": {"enabled": false},
+            "seccomp": jinn_seccomp::features(),
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
