@@ -132,6 +132,16 @@ fn operations_on_a_nonexistent_container_fail() {
 }
 
 #[test]
+fn delete_force_of_a_nonexistent_container_succeeds() {
+    // runc's behaviour, which Podman's cleanup and containerd's shim rely on: they call
+    // `delete --force` after the container may already be gone.
+    let rt = Runtime::new();
+    let id = unique_id();
+    assert_success(&rt.delete_force(&id), "delete --force of a nonexistent container");
+    assert!(!rt.root().join(&id).exists(), "no state dir appears for {id}");
+}
+
+#[test]
 fn delete_twice_fails() {
     let rt = Runtime::new();
     let b = sleeper();
