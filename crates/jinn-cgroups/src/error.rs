@@ -96,6 +96,15 @@ pub enum CgroupError {
 pub type Result<T, E = CgroupError> = std::result::Result<T, E>;
 
 impl CgroupError {
+    /// Whether the kernel refused for lack of permission (EACCES, EPERM, EROFS): what a
+    /// rootless jinn meets where no cgroup was delegated to it.
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(
+            self.raw_os_error(),
+            Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+        )
+    }
+
     /// The raw OS error number, when the failure came from the kernel.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {

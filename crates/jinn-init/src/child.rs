@@ -21,6 +21,7 @@ pub(crate) struct ChildContext<'a> {
     pub exec_socket: ExecSocket,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    pub rootless: bool,
     pub preserve_fds: u32,
     pub console_socket: Option<&'a std::os::unix::net::UnixStream>,
     pub cgroup_mounts: &'a [CgroupMountSource],
@@ -75,6 +76,10 @@ fn setup<'a>(
             )))
         }
     };
+    if ctx.rootless {
+        // The parent has written our maps: now nothing may ptrace us (see spawn.rs).
+        jinn_sys::caps::set_dumpable(false).step("prctl PR_SET_DUMPABLE")?;
+    }
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let last_cap = process::last_cap();
 

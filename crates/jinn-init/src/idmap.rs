@@ -85,18 +85,7 @@ fn userns_with(uid: &[IdMapping], gid: &[IdMapping]) -> Result<OwnedFd, InitErro
         Cloned::Parent { child, .. } => {
             drop(hold_r);
             let result = (|| {
-                for (file, map) in [("uid_map", uid), ("gid_map", gid)] {
-                    let path = format!("/proc/{child}/{file}");
-                    let text: String = map
-                        .iter()
-                        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-                        .collect();
-                    std::fs::write(&path, text).map_err(|e| InitError::Path {
-                        what: "write",
-                        path: path.into(),
-                        source: io_errno(e),
-                    })?;
-                }
+                write_maps(child, uid, gid, false)?;
                 let ns = format!("/proc/{child}/ns/user");
                 jinn_sys::fd::open(ns.as_str(), nix::fcntl::OFlag::O_RDONLY).map_err(|source| {
                     InitError::Path {
@@ -111,4 +100,62 @@ fn userns_with(uid: &[IdMapping], gid: &[IdMapping]) -> Result<OwnedFd, InitErro
             result
         }
     }
+}
+
+/// Write a child's uid_map and gid_map. As root, directly. Rootless, the kernel allows
+/// only a single line mapping the caller's own id (after setgroups is denied); anything
+/// else goes through the setuid helpers newuidmap/newgidmap (Debian's uidmap), which check
+/// /etc/subuid and /etc/subgid.
+pub(crate) fn write_maps(
+    child: nix::unistd::Pid,
+    uid: &[IdMapping],
+    gid: &[IdMapping],
+    rootless: bool,
+) -> Result<(), InitError> {
+    let own = |map: &[IdMapping], id: u32| matches!(map, [m] if m.size == 1 && m.host_id == id);
+    let direct = !rootless
+        || (own(uid, nix::unistd::geteuid().as_raw()) && own(gid, nix::unistd::getegid().as_raw()));
+    if !direct {
+        helper("newuidmap", child, uid)?;
+        return helper("newgidmap", child, gid);
+    }
+    for (file, map) in [("uid_map", uid), ("gid_map", gid)] {
+        if rootless && file == "gid_map" {
+            write_proc(child, "setgroups", "deny")?;
+        }
+        let text: String = map
+            .iter()
+            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+            .collect();
+        write_proc(child, file, &text)?;
+    }
+    Ok(())
+}
+
+fn write_proc(child: nix::unistd::Pid, file: &str, text: &str) -> Result<(), InitError> {
+    let path = format!("/proc/{child}/{file}");
+    std::fs::write(&path, text).map_err(|e| InitError::Path {
+        what: "write",
+        path: path.into(),
+        source: io_errno(e),
+    })
+}
+
+/// `newuidmap PID ID HOSTID SIZE …` (or newgidmap).
+fn helper(program: &str, child: nix::unistd::Pid, map: &[IdMapping]) -> Result<(), InitError> {
+    let mut cmd = std::process::Command::new(program);
+    cmd.arg(child.to_string());
+    for m in map {
+        cmd.args([m.container_id.to_string(), m.host_id.to_string(), m.size.to_string()]);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| InitError::Child(format!("{program} (from Debian's uidmap): {e}")))?;
+    if !out.status.success() {
+        return Err(InitError::Child(format!(
+            "{program} {child}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }

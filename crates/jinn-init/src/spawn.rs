@@ -4,7 +4,7 @@ use std::fs::File;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
-use jinn_config::{IdMapping, NamespaceKind, Plan};
+use jinn_config::{NamespaceKind, Plan};
 use jinn_sys::clone::{clone3, CloneRequest, Cloned};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
@@ -35,6 +35,9 @@ pub struct SpawnOptions<'a> {
     pub no_pivot: bool,
     /// `--no-new-keyring`: keep jinn's session keyring instead of a new one.
     pub no_new_keyring: bool,
+    /// jinn runs without root: id maps beyond the caller's own go through
+    /// newuidmap/newgidmap, and setgroups is denied first.
+    pub rootless: bool,
     /// `--preserve-fds N`: fds 3..3+N stay open in the container.
     pub preserve_fds: u32,
     /// Where to send the pty master when `process.terminal` is set.
@@ -88,10 +91,14 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
 
     // Not dumpable from before the clone: no process that shares a namespace with the
     // init can ptrace it or open its /proc/PID/exe (jinn's binary) before it execs.
-    jinn_sys::caps::set_dumpable(false).map_err(|source| InitError::Sys {
-        what: "prctl PR_SET_DUMPABLE",
-        source,
-    })?;
+    // Rootless, /proc/PID/uid_map of a non-dumpable child would belong to root, so the
+    // init turns itself non-dumpable once its maps are written.
+    if !opts.rootless {
+        jinn_sys::caps::set_dumpable(false).map_err(|source| InitError::Sys {
+            what: "prctl PR_SET_DUMPABLE",
+            source,
+        })?;
+    }
     let idmapped = crate::idmap::prepare(plan)?;
     let mut flags = 0u64;
     for ns in &plan.namespaces {
@@ -117,6 +124,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                     exec_socket,
                     no_pivot: opts.no_pivot,
                     no_new_keyring: opts.no_new_keyring,
+                rootless: opts.rootless,
                     preserve_fds: opts.preserve_fds,
                     console_socket: opts.console_socket,
                     cgroup_mounts: &opts.cgroup_mounts,
@@ -133,7 +141,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
             drop(idmapped);
             drop(opts.seccomp_listener);
             drop(exec_socket);
-            match drive(&parent_end, child, opts.id, plan, opts.join_cgroup) {
+            match drive(&parent_end, child, opts.id, plan, opts.rootless, opts.join_cgroup) {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),
                 Err(e) => {
                     let _ = kill(child, Signal::SIGKILL);
@@ -153,11 +161,11 @@ fn drive(
     child: Pid,
     id: &str,
     plan: &Plan,
+    rootless: bool,
     join_cgroup: &mut dyn FnMut(Pid) -> Result<(), String>,
 ) -> Result<(), InitError> {
     if plan.creates_namespace(NamespaceKind::User) {
-        write_id_map(child, "uid_map", &plan.uid_mappings)?;
-        write_id_map(child, "gid_map", &plan.gid_mappings)?;
+        crate::idmap::write_maps(child, &plan.uid_mappings, &plan.gid_mappings, rootless)?;
     }
     let state = hooks::state_json(
         id,
@@ -195,19 +203,6 @@ fn drive(
             None => return Err(InitError::ChildDied(String::new())),
         }
     }
-}
-
-fn write_id_map(child: Pid, file: &str, map: &[IdMapping]) -> Result<(), InitError> {
-    let path = PathBuf::from(format!("/proc/{child}/{file}"));
-    let text: String = map
-        .iter()
-        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-        .collect();
-    std::fs::write(&path, text).map_err(|e| InitError::Path {
-        what: "write",
-        path,
-        source: io_errno(e),
-    })
 }
 
 pub(crate) fn io_errno(e: std::io::Error) -> nix::Error {

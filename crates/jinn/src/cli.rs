@@ -11,9 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// Root directory for storage of container state
-    #[arg(long, default_value = jinn_state::DEFAULT_ROOT)]
-    pub root: PathBuf,
+    /// Root directory for storage of container state [default: /run/jinn, or
+    /// $XDG_RUNTIME_DIR/jinn when rootless]
+    #[arg(long)]
+    pub root: Option<PathBuf>,
     /// Set the log file to write jinn logs to (default is stderr)
     #[arg(long)]
     pub log: Option<PathBuf>,

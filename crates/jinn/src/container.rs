@@ -27,24 +27,49 @@ pub fn create(
         .as_ref()
         .map(jinn_seccomp::compile)
         .transpose()?;
-    let cgroup = Cgroup::new(plan.cgroups_path.as_deref(), &args.id)?;
+    let rootless = crate::rootless();
+    let mut cgroup = Some(Cgroup::new(plan.cgroups_path.as_deref(), &args.id)?);
 
     let container = store.create(&args.id)?;
     let mut undo = Undo {
         container: Some(container),
         cgroup: None,
     };
-    cgroup.create()?;
-    undo.cgroup = Some(&cgroup);
-    if let Some(resources) = &plan.resources {
-        cgroup.apply(resources)?;
-    }
-    let v2_fd = cgroup_v2_fd(&cgroup)?;
-    let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
-        if v2_fd.is_none() {
-            cgroup.add_pid(pid.as_raw()).map_err(|e| e.to_string())?;
+    if let Some(cg) = &cgroup {
+        match cg.create() {
+            Ok(()) => {}
+            // Rootless without a delegated cgroup: run without one, as runc does.
+            Err(e) if rootless && e.is_permission_denied() => {
+                // Only worth a warning when the config asks for limits (beyond the
+                // default device rules every config gets).
+                let limits = plan.resources.as_ref().is_some_and(|r| {
+                    let mut r = r.clone();
+                    r.set_devices(None);
+                    r != oci_spec::runtime::LinuxResources::default()
+                });
+                if limits {
+                    tracing::warn!("rootless: linux.resources not applied, no cgroup ({e})");
+                } else {
+                    tracing::debug!("rootless: running without a cgroup ({e})");
+                }
+                cgroup = None;
+            }
+            Err(e) => return Err(e.into()),
         }
-        Ok(())
+    }
+    undo.cgroup = cgroup.as_ref();
+    if let (Some(cg), Some(resources)) = (&cgroup, &plan.resources) {
+        cg.apply(resources)?;
+    }
+    let v2_fd = match &cgroup {
+        Some(cg) => cgroup_v2_fd(cg)?,
+        None => None,
+    };
+    let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
+        match &cgroup {
+            Some(cg) if v2_fd.is_none() => cg.add_pid(pid.as_raw()).map_err(|e| e.to_string()),
+            _ => Ok(()),
+        }
     };
     let container = undo.container.as_ref().expect("container is set");
     let seccomp_listener = seccomp_listener(seccomp.as_ref())?;
@@ -59,7 +84,11 @@ pub fn create(
         seccomp: seccomp.as_ref(),
         seccomp_listener,
         cgroup_dir: v2_fd.as_ref().map(|f| f.as_fd()),
-        cgroup_mounts: cgroup_mount_sources(&cgroup),
+        cgroup_mounts: cgroup
+            .as_ref()
+            .map(cgroup_mount_sources)
+            .unwrap_or_default(),
+        rootless,
         join_cgroup: &mut join_cgroup,
     }) {
         Ok(s) => s,
@@ -80,7 +109,10 @@ pub fn create(
     st.rootfs = plan.rootfs.clone();
     st.annotations = plan.annotations.clone();
     st.status = Status::Created;
-    st.cgroup_paths = serde_json::to_value(&cgroup)?;
+    st.cgroup_paths = match &cgroup {
+        Some(cg) => serde_json::to_value(cg)?,
+        None => serde_json::Value::Null,
+    };
     st.config_oci_version = plan.oci_version.clone();
     if let Err(e) = save_late_hooks(&container, plan)
         .and_then(|()| save_process(&container, &plan.process))

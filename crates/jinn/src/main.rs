@@ -14,8 +14,36 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// Whether jinn runs rootless (`--rootless true`, or `auto` and not root), set once at
+/// start.
+static ROOTLESS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+pub fn rootless() -> bool {
+    *ROOTLESS.get().unwrap_or(&false)
+}
+
+/// `--root`, or by default /run/jinn, or `$XDG_RUNTIME_DIR/jinn` when rootless.
+fn state_root(cli: &Cli) -> std::path::PathBuf {
+    if let Some(root) = &cli.root {
+        return root.clone();
+    }
+    if !rootless() {
+        return jinn_state::DEFAULT_ROOT.into();
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => std::path::Path::new(&dir).join("jinn"),
+        None => format!("/run/user/{}/jinn", nix::unistd::geteuid()).into(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let rootless = match cli.rootless.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => !nix::unistd::geteuid().is_root(),
+    };
+    let _ = ROOTLESS.set(rootless);
     if cli.version {
         println!("jinn version {}", env!("CARGO_PKG_VERSION"));
         println!("commit: {}", env!("JINN_COMMIT"));
@@ -64,7 +92,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     if let Command::Spec { bundle, rootless } = command {
         return commands::spec::run(bundle, *rootless);
     }
-    let store = jinn_state::Store::open(&cli.root)?;
+    let store = jinn_state::Store::open(&state_root(cli))?;
     match command {
         Command::Create(args) => commands::create::run(&store, args),
         Command::Start { id } => commands::start::run(&store, id),

@@ -137,8 +137,14 @@ fn delete_force_of_a_nonexistent_container_succeeds() {
     // `delete --force` after the container may already be gone.
     let rt = Runtime::new();
     let id = unique_id();
-    assert_success(&rt.delete_force(&id), "delete --force of a nonexistent container");
-    assert!(!rt.root().join(&id).exists(), "no state dir appears for {id}");
+    assert_success(
+        &rt.delete_force(&id),
+        "delete --force of a nonexistent container",
+    );
+    assert!(
+        !rt.root().join(&id).exists(),
+        "no state dir appears for {id}"
+    );
 }
 
 #[test]
