@@ -27,13 +27,14 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## test: lint, build, unit and integration tests, the cgroup v2 tests in a VM, and the
-## conformance suite (as root)
+## test: lint, build, unit and integration tests, the cgroup v2 tests in a VM, the
+## conformance suite, and containerd and Podman driving jinn (as root)
 test: lint
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace --no-fail-fast
 	$(MAKE) test-cgroupv2
 	$(MAKE) conformance
+	$(MAKE) test-clients
 
 ## test-runc: the integration tests against runc (checks the tests themselves)
 test-runc:
@@ -72,3 +73,11 @@ conformance:
 		echo "$$rt: $$(tail -n 1 $(CONF_TARGET_DIR)/conformance-$$(basename $$rt).tap)  (TAP: $(CONF_TARGET_DIR)/conformance-$$(basename $$rt).tap)"; \
 		case $$rt in *jinn) status=$$rc;; esac; \
 	done; exit $$status
+
+## test-clients: containerd (through ctr) and Podman (with conmon) drive jinn: every
+## step of scripts/test-clients.sh, as root; installs containerd/podman/conmon when
+## missing and skips when it cannot. RUNTIME=/usr/sbin/runc runs the same steps on runc.
+.PHONY: test-clients
+test-clients:
+	$(if $(RUNTIME),,$(CARGO) build -p jinn)
+	scripts/test-clients.sh

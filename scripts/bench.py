@@ -98,7 +98,7 @@ class Runtime:
         self.nsswitch = nsswitch
         self.counter = 0
         self.failed = None
-        self.samples = {"run": [], "lifecycle": [], "exec": []}
+        self.samples = {"run": [], "lifecycle": [], "exec": [], "seccomp": []}
         self.rss_kb = None
         self.exec_target = None
 
@@ -236,7 +236,7 @@ def default_config():
     }
 
 
-def make_bundle(path, args=("/bin/true",)):
+def make_bundle(path, args=("/bin/true",), seccomp=False):
     rootfs = os.path.join(path, "rootfs")
     bindir = os.path.join(rootfs, "bin")
     os.makedirs(bindir)
@@ -248,8 +248,41 @@ def make_bundle(path, args=("/bin/true",)):
     config = default_config()
     config["process"]["terminal"] = False
     config["process"]["args"] = list(args)
+    if seccomp:
+        caps = set(config["process"]["capabilities"]["bounding"])
+        config["linux"]["seccomp"] = podman_seccomp(caps)
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+
+
+PODMAN_PROFILE = "/usr/share/containers/seccomp.json"
+
+
+def podman_seccomp(caps):
+    """Podman's default seccomp profile (moby format, from containers-common) resolved
+    for x86_64 and `caps`, in OCI form, as podman hands it to the runtime."""
+    with open(PODMAN_PROFILE) as f:
+        raw = json.load(f)
+    x86 = {"amd64", "x86_64", "x32", "x86", "386"}
+    syscalls = []
+    for s in raw.get("syscalls", []):
+        inc, exc = s.get("includes") or {}, s.get("excludes") or {}
+        if inc.get("arches") and not x86 & set(inc["arches"]):
+            continue
+        if inc.get("caps") and not set(inc["caps"]) <= caps:
+            continue
+        if exc.get("caps") and set(exc["caps"]) <= caps:
+            continue
+        e = {"names": s["names"], "action": s["action"]}
+        for k in ("args", "errnoRet"):
+            if s.get(k) is not None:
+                e[k] = s[k]
+        syscalls.append(e)
+    out = {"defaultAction": raw["defaultAction"], "syscalls": syscalls,
+           "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]}
+    if "defaultErrnoRet" in raw:
+        out["defaultErrnoRet"] = raw["defaultErrnoRet"]
+    return out
 
 
 def ms(seconds):
@@ -282,6 +315,10 @@ def main():
         make_bundle(bundle)
         sleeper = os.path.join(workdir, "sleeper")
         make_bundle(sleeper, ("/bin/sleep", "100000"))
+        filtered = None
+        if os.path.exists(PODMAN_PROFILE):
+            filtered = os.path.join(workdir, "seccomp")
+            make_bundle(filtered, seccomp=True)
         for name in wanted:
             if not paths.get(name):
                 print(f"{name}: not installed, skipped")
@@ -307,6 +344,8 @@ def main():
                         rt.samples["run"].append(rt.bench_run(bundle))
                         rt.samples["lifecycle"].append(rt.bench_lifecycle(bundle))
                         rt.samples["exec"].append(rt.bench_exec(sleeper))
+                        if filtered:
+                            rt.samples["seccomp"].append(rt.bench_run(filtered))
                 except (RuntimeFailed, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
                     rt.failed = str(e)
                     print(f"{rt.name}: FAILED in iteration {i + 1}: {e}", file=sys.stderr)
@@ -331,7 +370,7 @@ def main():
             if rt.failed:
                 print(f"{rt.name:8} FAILED: {rt.failed}")
                 continue
-            med[rt.name] = {k: statistics.median(v) for k, v in rt.samples.items()}
+            med[rt.name] = {k: statistics.median(v) for k, v in rt.samples.items() if v}
             rss = "n/a" if rt.rss_kb is None else str(rt.rss_kb)
             print(f"{rt.name:8} {ms(med[rt.name]['run']):10.1f} "
                   f"{ms(med[rt.name]['lifecycle']):31.1f} {ms(med[rt.name]['exec']):10.1f} {rss:>15}")
@@ -342,6 +381,14 @@ def main():
                     c = med["jinn"]["lifecycle"] / med[other]["lifecycle"]
                     e = med["jinn"]["exec"] / med[other]["exec"]
                     print(f"jinn/{other}: run {r:.2f}x, lifecycle {c:.2f}x, exec {e:.2f}x")
+        if filtered:
+            print()
+            print("cost of Podman's default seccomp profile per container start "
+                  "(median run with it minus without):")
+            for name, m in med.items():
+                if "seccomp" in m:
+                    print(f"  {name:6} {ms(m['seccomp']):6.1f} ms with, {ms(m['run']):6.1f} ms without: "
+                          f"{ms(m['seccomp'] - m['run']):+.2f} ms")
         elif "runc" in med and "crun" in med:
             r = med["crun"]["run"] / med["runc"]["run"]
             c = med["crun"]["lifecycle"] / med["runc"]["lifecycle"]
