@@ -146,7 +146,11 @@ fn helper(program: &str, child: nix::unistd::Pid, map: &[IdMapping]) -> Result<(
     let mut cmd = std::process::Command::new(program);
     cmd.arg(child.to_string());
     for m in map {
-        cmd.args([m.container_id.to_string(), m.host_id.to_string(), m.size.to_string()]);
+        cmd.args([
+            m.container_id.to_string(),
+            m.host_id.to_string(),
+            m.size.to_string(),
+        ]);
     }
     let out = cmd
         .output()

@@ -116,7 +116,8 @@ fn user_and_caps(p: &ProcessPlan, last_cap: u32, keep_sys_admin: bool) -> Result
         setgroups(&gids).step("setgroups")?;
     } else if !gids.is_empty() {
         return Err(StepError::Other(
-            "process.user.additionalGids: setgroups is denied in this user namespace (rootless)".into(),
+            "process.user.additionalGids: setgroups is denied in this user namespace (rootless)"
+                .into(),
         ));
     }
     let gid = Gid::from_raw(p.user.gid);

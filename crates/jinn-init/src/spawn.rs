@@ -124,7 +124,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                     exec_socket,
                     no_pivot: opts.no_pivot,
                     no_new_keyring: opts.no_new_keyring,
-                rootless: opts.rootless,
+                    rootless: opts.rootless,
                     preserve_fds: opts.preserve_fds,
                     console_socket: opts.console_socket,
                     cgroup_mounts: &opts.cgroup_mounts,
@@ -141,7 +141,14 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
             drop(idmapped);
             drop(opts.seccomp_listener);
             drop(exec_socket);
-            match drive(&parent_end, child, opts.id, plan, opts.rootless, opts.join_cgroup) {
+            match drive(
+                &parent_end,
+                child,
+                opts.id,
+                plan,
+                opts.rootless,
+                opts.join_cgroup,
+            ) {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),
                 Err(e) => {
                     let _ = kill(child, Signal::SIGKILL);
