@@ -364,18 +364,7 @@ impl Store {
     /// create; see [`Store::remove`]) is [`StateError::NotExist`]. A symlink
     /// at `<root>/<id>` or at `state.json` is never followed and is an error.
     pub fn load(&self, id: &str) -> Result<Container> {
-        validate_id(id)?;
-        let path = self.root.join(id);
-        let fd = match open_dir_at(self.root_fd.as_fd(), id) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => return Err(StateError::NotExist { id: id.to_string() }),
-            Err(e) => return Err(StateError::io("open", &path, e)),
-        };
-        let lock = lock_exclusive(fd, &path)?;
-        // The previous holder may have destroyed the container meanwhile.
-        if is_unlinked(lock.as_fd(), &path)? {
-            return Err(StateError::NotExist { id: id.to_string() });
-        }
+        let (path, lock) = self.open_locked(id)?;
         let file = path.join(STATE_FILE);
         let bytes = match read_file_at(lock.as_fd(), STATE_FILE, &file) {
             Ok(b) => b,
@@ -399,6 +388,14 @@ impl Store {
     /// or not it has a valid `state.json` (for `delete` of a container whose
     /// creation was aborted, as runc does). Waits for the lock first.
     pub fn remove(&self, id: &str) -> Result<()> {
+        let (path, lock) = self.open_locked(id)?;
+        remove_container_dir(self.root_fd.as_fd(), lock.as_fd(), id, &path)
+    }
+
+    /// The directory of container `id`, opened without following symlinks and locked
+    /// (exclusive, blocking); `NotExist` when it is missing or was removed while we
+    /// waited for the lock.
+    fn open_locked(&self, id: &str) -> Result<(PathBuf, Flock<OwnedFd>)> {
         validate_id(id)?;
         let path = self.root.join(id);
         let fd = match open_dir_at(self.root_fd.as_fd(), id) {
@@ -407,10 +404,11 @@ impl Store {
             Err(e) => return Err(StateError::io("open", &path, e)),
         };
         let lock = lock_exclusive(fd, &path)?;
+        // The previous holder may have destroyed the container meanwhile.
         if is_unlinked(lock.as_fd(), &path)? {
             return Err(StateError::NotExist { id: id.to_string() });
         }
-        remove_container_dir(self.root_fd.as_fd(), lock.as_fd(), id, &path)
+        Ok((path, lock))
     }
 
     /// Ids of the container directories in the root, sorted. Entries that
