@@ -92,6 +92,9 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     if let Command::Spec { bundle, rootless } = command {
         return commands::spec::run(bundle, *rootless);
     }
+    if cli.systemd_cgroup && matches!(command, Command::Create(_) | Command::Run(_)) {
+        anyhow::bail!("--systemd-cgroup: the systemd cgroup driver is not supported by jinn yet");
+    }
     let store = jinn_state::Store::open(&state_root(cli))?;
     match command {
         Command::Create(args) => commands::create::run(&store, args),

@@ -277,3 +277,22 @@ fn log_format_json_writes_error_lines_to_the_log_file() {
     }
     assert_no_leftovers(&rt, &id, &b);
 }
+
+#[test]
+fn systemd_cgroup_driver_is_refused_clearly() {
+    let rt = Runtime::new();
+    if !rt.is_jinn() {
+        return; // runc supports it (with systemd running)
+    }
+    let mut b = Bundle::new();
+    b.set_args(&["true"]);
+    b.save();
+    let id = rt.new_id();
+    let out = rt.cmd_global(
+        &["--systemd-cgroup"],
+        &["run", "--bundle", b.path_str(), &id],
+    );
+    assert_exit(&out, 1, "run --systemd-cgroup");
+    assert_one_error_line(&out, &["--systemd-cgroup"]);
+    assert_no_leftovers(&rt, &id, &b);
+}
