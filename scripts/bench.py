@@ -149,6 +149,7 @@ class Runtime:
 
     def bench_run(self, bundle):
         cid = self.new_id()
+        settle()
         t0 = time.perf_counter()
         try:
             self.call("run", "--bundle", bundle, cid)
@@ -159,6 +160,7 @@ class Runtime:
 
     def bench_lifecycle(self, bundle):
         cid = self.new_id()
+        settle()
         t0 = time.perf_counter()
         try:
             self.call("create", "--bundle", bundle, cid)
@@ -179,6 +181,7 @@ class Runtime:
             cid = self.new_id()
             self.call("run", "--detach", "--bundle", sleeper, cid)
             self.exec_target = cid
+        settle()
         t0 = time.perf_counter()
         self.call("exec", self.exec_target, "/bin/true")
         return time.perf_counter() - t0
@@ -256,6 +259,14 @@ def make_bundle(path, args=("/bin/true",), seccomp=False):
 
 
 PODMAN_PROFILE = "/usr/share/containers/seccomp.json"
+
+
+def settle():
+    """Wait before a measured step, so that no step rides on kernel state the previous one
+    left warm: on a cgroup v1 host the first cgroup.procs write after a quiet spell waits
+    for an RCU grace period (~15 ms), later ones within a grace period do not, which would
+    favour whatever runs second."""
+    time.sleep(0.05)
 
 
 def podman_seccomp(caps):
