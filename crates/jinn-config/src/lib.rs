@@ -5,6 +5,7 @@
 
 mod device_rules;
 mod error;
+mod fields;
 pub mod mount_options;
 mod parse;
 pub mod plan;

@@ -30,6 +30,8 @@ pub fn parse(json: &[u8]) -> Result<Spec, ConfigError> {
     })?;
     check_capabilities(&mut value)?;
     check_devices(&value)?;
+    scheduler_flags(&mut value)?;
+    empty_cpu_lists(&mut value);
     if let Some(process) = value.get_mut("process").and_then(Value::as_object_mut) {
         if !process.contains_key("user") {
             process.insert("user".into(), serde_json::json!({"uid": 0, "gid": 0}));
@@ -85,6 +87,45 @@ fn check_capabilities(value: &mut Value) -> Result<bool, ConfigError> {
     Ok(dropped)
 }
 
+/// `process.scheduler.flags`: config.md names them `SCHED_FLAG_*`; oci-spec's enum reads
+/// other spellings (`SCHED_RESET_ON_FORK`, `SCHED_FLAG_D_L_OVERRUN`, …). Rewrites the
+/// config.md names to what oci-spec reads; anything else is an error naming the flag.
+fn scheduler_flags(value: &mut Value) -> Result<(), ConfigError> {
+    let Some(list) = value
+        .pointer_mut("/process/scheduler/flags")
+        .and_then(Value::as_array_mut)
+    else {
+        return Ok(());
+    };
+    for (i, item) in list.iter_mut().enumerate() {
+        let Some(name) = item.as_str() else {
+            continue;
+        };
+        let Some((_, flag, _)) = crate::fields::SCHED_FLAGS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+        else {
+            return Err(ConfigError::invalid(
+                format!("process.scheduler.flags[{i}]"),
+                format!("{name:?} is not a scheduler flag"),
+            ));
+        };
+        *item = serde_json::to_value(flag).unwrap_or(Value::Null);
+    }
+    Ok(())
+}
+
+/// `process.execCPUAffinity.initial`/`final`: config.md allows an empty string (leave
+/// the affinity alone), which oci-spec refuses; read it as absent.
+fn empty_cpu_lists(value: &mut Value) {
+    if let Some(a) = value
+        .pointer_mut("/process/execCPUAffinity")
+        .and_then(Value::as_object_mut)
+    {
+        a.retain(|_, v| v.as_str() != Some(""));
+    }
+}
+
 /// `linux.devices[i].major`/`minor` are required except for fifos.
 fn check_devices(value: &Value) -> Result<(), ConfigError> {
     let Some(devices) = value.pointer("/linux/devices").and_then(Value::as_array) else {
@@ -128,6 +169,8 @@ pub(crate) fn parse_process(json: &[u8], file: &str) -> Result<Process, ConfigEr
     // Reuse the whole-document checks on a document holding only this process.
     let mut doc = serde_json::json!({ "process": value });
     check_capabilities(&mut doc)?;
+    scheduler_flags(&mut doc)?;
+    empty_cpu_lists(&mut doc);
     let process = doc
         .get_mut("process")
         .and_then(Value::as_object_mut)

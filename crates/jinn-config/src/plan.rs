@@ -56,7 +56,71 @@ pub struct Plan {
     pub annotations: BTreeMap<String, String>,
     /// `linux.mountLabel`.
     pub mount_label: Option<String>,
+    /// `linux.personality`: the `personality(2)` persona (domain and flags).
+    #[serde(default)]
+    pub personality: Option<u64>,
+    /// `linux.timeOffsets`, for the new time namespace.
+    #[serde(default)]
+    pub time_offsets: Vec<TimeOffset>,
+    /// `linux.memoryPolicy`.
+    #[serde(default)]
+    pub memory_policy: Option<MemoryPolicyPlan>,
+    /// `linux.netDevices`: host interface name → name in the container.
+    #[serde(default)]
+    pub net_devices: BTreeMap<String, String>,
 }
+
+/// `PER_LINUX` and `PER_LINUX32` of `linux/personality.h`.
+pub const PER_LINUX: u64 = 0x0000;
+pub const PER_LINUX32: u64 = 0x0008;
+
+/// One `linux.timeOffsets` entry, as written to `/proc/PID/timens_offsets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeOffset {
+    /// `CLOCK_MONOTONIC` or `CLOCK_BOOTTIME`.
+    pub clock: TimeClock,
+    pub secs: i64,
+    pub nanosecs: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeClock {
+    Monotonic,
+    Boottime,
+}
+
+impl TimeClock {
+    /// The name in `/proc/PID/timens_offsets` (and the key in config.json).
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeClock::Monotonic => "monotonic",
+            TimeClock::Boottime => "boottime",
+        }
+    }
+}
+
+/// `linux.memoryPolicy`, as `set_mempolicy(2)` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryPolicyPlan {
+    /// `MPOL_*` mode number.
+    pub mode: i32,
+    /// `MPOL_F_*` flags, ORed.
+    pub flags: i32,
+    /// Node numbers of the nodemask.
+    pub nodes: Vec<u32>,
+}
+
+/// `MPOL_*` modes and flags of `linux/mempolicy.h`.
+pub const MPOL_DEFAULT: i32 = 0;
+pub const MPOL_PREFERRED: i32 = 1;
+pub const MPOL_BIND: i32 = 2;
+pub const MPOL_INTERLEAVE: i32 = 3;
+pub const MPOL_LOCAL: i32 = 4;
+pub const MPOL_PREFERRED_MANY: i32 = 5;
+pub const MPOL_WEIGHTED_INTERLEAVE: i32 = 6;
+pub const MPOL_F_NUMA_BALANCING: i32 = 1 << 13;
+pub const MPOL_F_RELATIVE_NODES: i32 = 1 << 14;
+pub const MPOL_F_STATIC_NODES: i32 = 1 << 15;
 
 impl Plan {
     /// The namespace entry of `kind`, if the config lists it.
@@ -270,7 +334,39 @@ pub struct ProcessPlan {
     pub oom_score_adj: Option<i32>,
     pub apparmor_profile: Option<String>,
     pub selinux_label: Option<String>,
+    /// `ioPriority`, as the `ioprio_set(2)` value (class << 13 | level).
+    #[serde(default)]
+    pub io_priority: Option<u32>,
+    /// `scheduler`, as `sched_setattr(2)` takes it.
+    #[serde(default)]
+    pub scheduler: Option<SchedulerPlan>,
+    /// `execCPUAffinity`: CPU numbers; `None` (or an empty list in the config) leaves the
+    /// affinity alone.
+    #[serde(default)]
+    pub cpu_affinity_initial: Option<Vec<u32>>,
+    #[serde(default)]
+    pub cpu_affinity_final: Option<Vec<u32>>,
 }
+
+/// `process.scheduler`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulerPlan {
+    /// `SCHED_*` policy number.
+    pub policy: u32,
+    /// `SCHED_FLAG_*` bits, ORed.
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+/// `IOPRIO_CLASS_*` of `linux/ioprio.h`, and the shift of the class in an ioprio value.
+pub const IOPRIO_CLASS_RT: u32 = 1;
+pub const IOPRIO_CLASS_BE: u32 = 2;
+pub const IOPRIO_CLASS_IDLE: u32 = 3;
+pub const IOPRIO_CLASS_SHIFT: u32 = 13;
 
 /// `process.user`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -134,6 +134,18 @@ pub fn translate(spec: &Spec, bundle: &Path) -> Result<Plan, ConfigError> {
         hooks: translate_hooks(spec)?,
         annotations: sorted(spec.annotations().as_ref()),
         mount_label: linux.and_then(|l| l.mount_label().clone()),
+        personality: crate::fields::personality(linux.and_then(|l| l.personality().as_ref()))?,
+        time_offsets: crate::fields::time_offsets(
+            spec,
+            linux.and_then(|l| l.time_offsets().as_ref()),
+        )?,
+        memory_policy: crate::fields::memory_policy(
+            linux.and_then(|l| l.memory_policy().as_ref()),
+        )?,
+        net_devices: crate::fields::net_devices(
+            spec,
+            linux.and_then(|l| l.net_devices().as_ref()),
+        )?,
     })
 }
 
@@ -323,6 +335,7 @@ pub(crate) fn translate_process(process: &Process) -> Result<ProcessPlan, Config
         })
         .collect::<Result<Vec<_>, ConfigError>>()?;
     let user = process.user();
+    let (cpu_affinity_initial, cpu_affinity_final) = crate::fields::exec_cpu_affinity(process)?;
     Ok(ProcessPlan {
         terminal,
         console_size,
@@ -341,6 +354,10 @@ pub(crate) fn translate_process(process: &Process) -> Result<ProcessPlan, Config
         oom_score_adj: process.oom_score_adj(),
         apparmor_profile: process.apparmor_profile().clone(),
         selinux_label: process.selinux_label().clone(),
+        io_priority: crate::fields::io_priority(process)?,
+        scheduler: crate::fields::scheduler(process)?,
+        cpu_affinity_initial,
+        cpu_affinity_final,
     })
 }
 

@@ -60,7 +60,20 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<(), ConfigError> {
         }
     }
     validate_linux(spec)?;
-    validate_supported(spec)
+    validate_supported(spec)?;
+    validate_fields(spec)
+}
+
+/// The linux fields that map onto single system calls (see `fields.rs`).
+fn validate_fields(spec: &Spec) -> Result<(), ConfigError> {
+    let Some(l) = spec.linux() else {
+        return Ok(());
+    };
+    crate::fields::personality(l.personality().as_ref())?;
+    crate::fields::time_offsets(spec, l.time_offsets().as_ref())?;
+    crate::fields::memory_policy(l.memory_policy().as_ref())?;
+    crate::fields::net_devices(spec, l.net_devices().as_ref())?;
+    Ok(())
 }
 
 /// Fields of runtime-spec 1.3.0 that jinn does not apply yet: refused by name, never
@@ -72,30 +85,7 @@ fn validate_supported(spec: &Spec) -> Result<(), ConfigError> {
             "is not supported by jinn yet (remove it to run without it)",
         ))
     };
-    if let Some(p) = spec.process() {
-        if p.scheduler().is_some() {
-            return not_yet("process.scheduler");
-        }
-        if p.io_priority().is_some() {
-            return not_yet("process.ioPriority");
-        }
-        if p.exec_cpu_affinity().is_some() {
-            return not_yet("process.execCPUAffinity");
-        }
-    }
     if let Some(l) = spec.linux() {
-        if l.time_offsets().is_some() {
-            return not_yet("linux.timeOffsets");
-        }
-        if l.personality().is_some() {
-            return not_yet("linux.personality");
-        }
-        if l.memory_policy().is_some() {
-            return not_yet("linux.memoryPolicy");
-        }
-        if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-            return not_yet("linux.netDevices");
-        }
         if l.intel_rdt().is_some() {
             return not_yet("linux.intelRdt");
         }
@@ -206,6 +196,9 @@ pub(crate) fn validate_process(process: &Process) -> Result<(), ConfigError> {
             }
         }
     }
+    crate::fields::io_priority(process)?;
+    crate::fields::scheduler(process)?;
+    crate::fields::exec_cpu_affinity(process)?;
     let mut seen = HashSet::new();
     for (i, rlimit) in process.rlimits().iter().flatten().enumerate() {
         let name = rlimit.typ().to_string();

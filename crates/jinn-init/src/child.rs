@@ -63,6 +63,7 @@ fn setup<'a>(
     listener: Option<jinn_seccomp::ListenerConnection>,
 ) -> Result<Prepared<'a>, StepError> {
     let plan = ctx.plan;
+    crate::tuning::initial_affinity(&plan.process)?;
     // Die with `jinn create` while setting up; cleared once ready.
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
     let (state, host_pid) = match ctx.sync.recv() {
@@ -130,6 +131,8 @@ fn setup<'a>(
     }
     process::check_lsm(&plan.process, plan.mount_label.as_deref())?;
     process::namespaced_settings(plan)?;
+    crate::tuning::personality(plan.personality)?;
+    crate::tuning::memory_policy(plan.memory_policy.as_ref())?;
     // startContainer hooks see the container as `created`; so does the seccomp agent.
     let created = hooks::state_json(ctx.id, "created", host_pid, &plan.bundle, &plan.annotations);
     let seccomp = seccomp_step(ctx.seccomp, listener, host_pid, &created)?;

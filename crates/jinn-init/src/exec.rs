@@ -140,6 +140,7 @@ fn setup<'a>(
     listener: Option<jinn_seccomp::ListenerConnection>,
 ) -> Result<process::ExecReady<'a>, StepError> {
     let p = opts.process;
+    crate::tuning::initial_affinity(p)?;
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
     let host_pid = match sync.recv() {
         Ok(Some(Message::Go { pid })) => pid,

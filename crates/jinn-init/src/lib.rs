@@ -14,11 +14,13 @@ mod fsutil;
 pub mod hooks;
 mod idmap;
 mod mounts;
+mod netdev;
 mod process;
 mod rootfs;
 mod spawn;
 pub mod start;
 pub mod sync;
+mod tuning;
 
 pub use error::InitError;
 pub use spawn::{spawn, CgroupMountSource, SpawnOptions, Spawned};

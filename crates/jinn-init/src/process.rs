@@ -280,6 +280,7 @@ pub(crate) fn prepare_exec<'a>(
 ) -> Result<ExecReady<'a>, StepError> {
     check_lsm(p, None)?;
     rlimits(p)?;
+    crate::tuning::priorities(p)?;
     let keep_sys_admin = seccomp.is_some() && !p.no_new_privileges;
     user_and_caps(p, last_cap, keep_sys_admin)?;
     let umask = p.user.umask.unwrap_or(0o022);
@@ -300,6 +301,7 @@ pub(crate) fn prepare_exec<'a>(
             jinn_sys::fd::clear_cloexec(fd).at("keep fd", fd)?;
         }
     }
+    crate::tuning::final_affinity(p)?;
     caps::set_parent_death_signal(0).step("prctl PR_SET_PDEATHSIG")?;
     Ok(ExecReady {
         program,

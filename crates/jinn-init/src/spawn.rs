@@ -100,9 +100,15 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         })?;
     }
     let idmapped = crate::idmap::prepare(plan)?;
+    // With timeOffsets the time namespace is made here (see `time_namespace_with_offsets`),
+    // and the init is born into it without CLONE_NEWTIME.
+    let own_timens = time_namespace_with_offsets(plan)?;
     let mut flags = 0u64;
     for ns in &plan.namespaces {
-        if ns.path.is_none() && !(ns.kind == NamespaceKind::Cgroup && opts.cgroup_dir.is_none()) {
+        if ns.path.is_none()
+            && !(ns.kind == NamespaceKind::Cgroup && opts.cgroup_dir.is_none())
+            && !(ns.kind == NamespaceKind::Time && own_timens.is_some())
+        {
             flags |= ns.kind.clone_flag();
         }
     }
@@ -138,6 +144,20 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         }
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
+            if let Some(fd) = own_timens {
+                // Back to jinn's own time namespace for the children still to come (hooks).
+                if let Err(source) = nix::sched::setns(
+                    fd,
+                    nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+                ) {
+                    let _ = kill(child, Signal::SIGKILL);
+                    let _ = waitpid(child, None);
+                    return Err(InitError::Sys {
+                        what: "return to jinn's time namespace",
+                        source,
+                    });
+                }
+            }
             drop(idmapped);
             drop(opts.seccomp_listener);
             drop(exec_socket);
@@ -163,6 +183,51 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
     }
 }
 
+/// `linux.timeOffsets` (time_namespaces(7)): offsets can only be written before any
+/// process is in the namespace, so a `clone3(CLONE_NEWTIME)` child would come too late.
+/// jinn `unshare(CLONE_NEWTIME)`s instead — the new namespace is only jinn's
+/// namespace for children, jinn itself stays in its own — writes the offsets to
+/// /proc/self/timens_offsets (which sets those of the namespace for children), and the
+/// init, cloned next without CLONE_NEWTIME, is the first process in it. Returns jinn's
+/// own time namespace, to go back to once the init is cloned.
+fn time_namespace_with_offsets(plan: &Plan) -> Result<Option<OwnedFd>, InitError> {
+    if plan.time_offsets.is_empty() || !plan.creates_namespace(NamespaceKind::Time) {
+        return Ok(None);
+    }
+    let own = File::open("/proc/self/ns/time").map_err(|e| InitError::Path {
+        what: "open",
+        path: "/proc/self/ns/time".into(),
+        source: io_errno(e),
+    })?;
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+        libc::CLONE_NEWTIME,
+    ))
+    .map_err(|source| InitError::Sys {
+        what: "unshare time namespace (linux.timeOffsets)",
+        source,
+    })?;
+    let mut text = String::new();
+    for o in &plan.time_offsets {
+        text.push_str(&format!("{} {} {}\n", o.clock.name(), o.secs, o.nanosecs));
+    }
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/timens_offsets")
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    if let Err(e) = written {
+        let _ = nix::sched::setns(
+            &own,
+            nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+        );
+        return Err(InitError::Path {
+            what: "write linux.timeOffsets to",
+            path: "/proc/self/timens_offsets".into(),
+            source: io_errno(e),
+        });
+    }
+    Ok(Some(own.into()))
+}
+
 fn drive(
     sync: &SyncPipe,
     child: Pid,
@@ -173,6 +238,9 @@ fn drive(
 ) -> Result<(), InitError> {
     if plan.creates_namespace(NamespaceKind::User) {
         crate::idmap::write_maps(child, &plan.uid_mappings, &plan.gid_mappings, rootless)?;
+    }
+    if !plan.net_devices.is_empty() {
+        crate::netdev::move_devices(child.as_raw(), &plan.net_devices)?;
     }
     let state = hooks::state_json(
         id,

@@ -12,6 +12,7 @@ pub mod pidfd;
 pub mod process;
 pub mod pty;
 pub mod resolve;
+pub mod sched;
 
 pub use nix::errno::Errno;
 pub use nix::Result;
