@@ -3,7 +3,7 @@
 # `apt-get update` and `apt-get install` only when a package is missing.
 set -euo pipefail
 
-packages=(busybox-static runc crun hyperfine time jq python3 util-linux qemu-system-x86 uidmap golang-github-containers-common)
+packages=(busybox-static runc crun hyperfine time jq python3 util-linux qemu-system-x86 uidmap golang-github-containers-common iproute2)
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install-deps: cargo not found. Install Rust (https://rustup.rs) and put cargo on PATH." >&2
