@@ -45,6 +45,36 @@ impl Tap {
 }
 
 fn main() {
+    // `--ids`: print the real and effective uid (the driver's nosuid check
+    // runs a set-user-ID copy of the checker).
+    if std::env::args().nth(1).as_deref() == Some("--ids") {
+        // SAFETY: plain getters.
+        let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+        println!("uid={uid} euid={euid}");
+        return;
+    }
+    // `--fds`: print the open fds (without the one reading /proc/self/fd)
+    // and their targets, for runtime-linux.md's "only stdio kept open".
+    if std::env::args().nth(1).as_deref() == Some("--fds") {
+        let mut fds: Vec<(u32, String)> = fs::read_dir("/proc/self/fd")
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        let n: u32 = e.file_name().to_str()?.parse().ok()?;
+                        let l = fs::read_link(e.path()).ok()?.display().to_string();
+                        (!(l.starts_with("/proc/") && l.ends_with("/fd"))).then_some((n, l))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        fds.sort();
+        let nums: Vec<String> = fds.iter().map(|(n, _)| n.to_string()).collect();
+        println!("fds {}", nums.join(" "));
+        for (n, l) in fds {
+            println!("fd{n} {l}");
+        }
+        return;
+    }
     // CONFORMANCE_DIR only exists to exercise the checker outside a container.
     let dir = std::env::var("CONFORMANCE_DIR").unwrap_or_else(|_| "/conformance".into());
     let config = format!("{dir}/config.json");
@@ -750,7 +780,17 @@ fn check_mount_options(t: &mut Tap, dest: &str, opts: &[String], mi: &MountInfo)
                 !has("relatime") && !has("noatime"),
                 "neither relatime nor noatime".into(),
             )),
-            "sync" | "dirsync" => Some((has_super(o) || has(o), o.clone())),
+            "sync" | "dirsync" | "lazytime" => Some((has_super(o) || has(o), o.clone())),
+            "async" => Some((!has_super("sync") && !has("sync"), "no sync".into())),
+            "nolazytime" => Some((!has_super("lazytime"), "no lazytime".into())),
+            "atime" => Some((!has("noatime"), "no noatime".into())),
+            "diratime" => Some((!has("nodiratime"), "no nodiratime".into())),
+            // Clearing relatime/strictatime leaves the kernel's default
+            // (relatime) unless noatime is set.
+            "norelatime" | "nostrictatime" => Some((
+                !has("strictatime"),
+                "not strictatime (relatime default or noatime)".into(),
+            )),
             "private" | "rprivate" => Some((
                 !mi.optional
                     .iter()

@@ -16,7 +16,7 @@ pub struct Ctx {
 pub type CaseFn = fn(&mut Case, &Ctx);
 
 pub fn all() -> Vec<(&'static str, CaseFn)> {
-    vec![
+    let mut v: Vec<(&'static str, CaseFn)> = vec![
         ("lifecycle", lifecycle),
         ("kill-created", kill_created),
         ("kill-signal", kill_signal),
@@ -45,7 +45,15 @@ pub fn all() -> Vec<(&'static str, CaseFn)> {
         ("config-namespaces", config_namespaces),
         ("config-namespace-join", config_namespace_join),
         ("config-rootfs-propagation", config_rootfs_propagation),
-    ]
+        ("config-rootfs-propagation-shared", |c, x| {
+            rootfs_propagation(c, x, "shared")
+        }),
+        ("config-rootfs-propagation-unbindable", |c, x| {
+            rootfs_propagation(c, x, "unbindable")
+        }),
+    ];
+    v.extend(crate::more::cases());
+    v
 }
 
 // ------------------------------------------------------------------ helpers
@@ -122,24 +130,24 @@ fn check_state(c: &mut Case, st: &Value, step: &str, id: &str, bundle: &Bundle, 
 
 /// create → state → start → wait stopped; returns false (after reporting)
 /// when a step fails.
-fn create(c: &mut Case, b: &Bundle, id: &str, out: &Path) -> Out {
+pub(crate) fn create(c: &mut Case, b: &Bundle, id: &str, out: &Path) -> Out {
     b.save(&host_facts(&[]));
     let bp = b.path();
     c.rt(&["create", "--bundle", &bp, id], Some(out))
 }
 
-fn require_ok(c: &mut Case, o: &Out, rule: &str) -> bool {
+pub(crate) fn require_ok(c: &mut Case, o: &Out, rule: &str) -> bool {
     c.check(o.ok(), rule, || o.describe())
 }
 
-fn no_leftovers(c: &mut Case, id: &str, rule: &str) {
+pub(crate) fn no_leftovers(c: &mut Case, id: &str, rule: &str) {
     let left = c.leftovers(id);
     c.check(left.is_empty(), rule, || left.join("\n"));
 }
 
 /// Relays the checker's TAP under the case name; returns whether the
 /// checker finished.
-fn relay_checker(c: &mut Case, out: &str) -> bool {
+pub(crate) fn relay_checker(c: &mut Case, out: &str) -> bool {
     let mut pending: Option<(String, Vec<String>)> = None;
     let flush = |c: &mut Case, p: &mut Option<(String, Vec<String>)>| {
         if let Some((rule, det)) = p.take() {
@@ -175,7 +183,7 @@ fn relay_checker(c: &mut Case, out: &str) -> bool {
 }
 
 /// The common flow of a checker case.
-fn run_checker(c: &mut Case, b: &Bundle, host: &Value) {
+pub(crate) fn run_checker(c: &mut Case, b: &Bundle, host: &Value) {
     let id = c.new_id();
     let out = c.dir.join("container.out");
     b.save(host);
@@ -218,12 +226,12 @@ fn run_checker(c: &mut Case, b: &Bundle, host: &Value) {
     no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
 }
 
-fn new_bundle(c: &Case, ctx: &Ctx) -> Bundle {
+pub(crate) fn new_bundle(c: &Case, ctx: &Ctx) -> Bundle {
     Bundle::new(&c.dir, "bundle", &ctx.checker)
 }
 
 /// A writable-rootfs bundle whose process is a shell script.
-fn sh_bundle(c: &Case, ctx: &Ctx, script: &str) -> Bundle {
+pub(crate) fn sh_bundle(c: &Case, ctx: &Ctx, script: &str) -> Bundle {
     let mut b = new_bundle(c, ctx);
     b.set("/root/readonly", json!(false));
     b.sh(script);
@@ -1060,5 +1068,11 @@ fn config_namespace_join(c: &mut Case, ctx: &Ctx) {
 fn config_rootfs_propagation(c: &mut Case, ctx: &Ctx) {
     let mut b = new_bundle(c, ctx);
     b.set("/linux/rootfsPropagation", json!("private"));
+    run_checker(c, &b, &host_facts(&[]));
+}
+
+fn rootfs_propagation(c: &mut Case, ctx: &Ctx, prop: &str) {
+    let mut b = new_bundle(c, ctx);
+    b.set("/linux/rootfsPropagation", json!(prop));
     run_checker(c, &b, &host_facts(&[]));
 }

@@ -340,7 +340,8 @@ impl<'a> Case<'a> {
         let dir = self.dir.to_string_lossy().into_owned();
         if let Ok(mi) = fs::read_to_string("/proc/self/mountinfo") {
             for l in mi.lines() {
-                if l.contains(&dir) {
+                // " rtc-shared ": the driver's own shared tmpfs (config-mounts-more).
+                if l.contains(&dir) && !l.contains(" tmpfs rtc-shared ") {
                     left.push(format!("host mount {l}"));
                 }
             }

@@ -7,6 +7,7 @@
 
 mod cases;
 mod harness;
+mod more;
 
 use harness::{Case, Report, Runtime};
 use std::path::PathBuf;
