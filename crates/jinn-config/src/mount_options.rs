@@ -148,7 +148,10 @@ pub fn parse_options<S: AsRef<str>>(options: &[S]) -> MountOptions {
             "idmap" => out.idmap = Some(false),
             "ridmap" => out.idmap = Some(true),
             "tmpcopyup" => out.tmpcopyup = true,
-            "defaults" | "remount" | "loud" | "silent" => {}
+            // iversion/noiversion are superblock flags mount(2) takes and most
+            // filesystems ignore (those that care keep i_version on anyway); fsconfig has
+            // no key for them: accepted, as runc does.
+            "defaults" | "remount" | "loud" | "silent" | "iversion" | "noiversion" => {}
             _ => {
                 if let Some(p) = propagation(option) {
                     out.propagation = Some(p);

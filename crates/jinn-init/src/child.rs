@@ -66,9 +66,12 @@ fn setup<'a>(
     crate::tuning::initial_affinity(&plan.process)?;
     // Die with `jinn create` while setting up; cleared once ready.
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
+    // Hooks that run in the container's namespaces (createContainer, startContainer) get
+    // the pid as the container sees it (runtime.md); the seccomp agent gets the host's.
+    let own_pid = nix::unistd::getpid().as_raw();
     let (state, host_pid) = match ctx.sync.recv() {
         Ok(Some(Message::Go { pid })) => (
-            hooks::state_json(ctx.id, "creating", pid, &plan.bundle, &plan.annotations),
+            hooks::state_json(ctx.id, "creating", own_pid, &plan.bundle, &plan.annotations),
             pid,
         ),
         other => {
@@ -109,7 +112,7 @@ fn setup<'a>(
         devices::default_devices(root.as_fd(), bind_devices)?;
     }
     for d in &plan.devices {
-        devices::create_device(root.as_fd(), d, bind_devices)?;
+        devices::create_device(root.as_fd(), d, bind_devices, false)?;
     }
     fsutil::mkdir_all(root.as_fd(), &plan.process.cwd)?;
     rootfs::mask_paths(root.as_fd(), &plan.masked_paths)?;
@@ -134,8 +137,10 @@ fn setup<'a>(
     crate::tuning::personality(plan.personality)?;
     crate::tuning::memory_policy(plan.memory_policy.as_ref())?;
     // startContainer hooks see the container as `created`; so does the seccomp agent.
-    let created = hooks::state_json(ctx.id, "created", host_pid, &plan.bundle, &plan.annotations);
-    let seccomp = seccomp_step(ctx.seccomp, listener, host_pid, &created)?;
+    let created = hooks::state_json(ctx.id, "created", own_pid, &plan.bundle, &plan.annotations);
+    let agent_state =
+        hooks::state_json(ctx.id, "created", host_pid, &plan.bundle, &plan.annotations);
+    let seccomp = seccomp_step(ctx.seccomp, listener, host_pid, &agent_state)?;
     let exec = process::prepare_exec(
         &plan.process,
         last_cap,

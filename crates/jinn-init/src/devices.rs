@@ -42,7 +42,7 @@ pub(crate) fn default_devices(root: BorrowedFd<'_>, bind: bool) -> Result<(), St
             uid: 0,
             gid: 0,
         };
-        create_device(root, &dev, bind)?;
+        create_device(root, &dev, bind, true)?;
     }
     let dev = mkdir_all(root, Path::new("/dev"))?;
     for (name, target) in DEV_LINKS {
@@ -68,10 +68,13 @@ pub(crate) fn default_devices(root: BorrowedFd<'_>, bind: bool) -> Result<(), St
 /// Make one device (a `linux.devices` entry or a default one): `mknod` and chown, or,
 /// with `bind` (in a user namespace, where mknod is not allowed), a bind mount of the
 /// host's device node of the same path on an empty file.
+/// `replace_other`: whether a different file already at the path is replaced (default
+/// devices) or an error (`linux.devices`).
 pub(crate) fn create_device(
     root: BorrowedFd<'_>,
     d: &DevicePlan,
     bind: bool,
+    replace_other: bool,
 ) -> Result<(), StepError> {
     if bind {
         return bind_device(root, d);
@@ -96,22 +99,41 @@ pub(crate) fn create_device(
         dev,
     ) {
         Ok(()) => {}
-        // An existing node (say from the image) is replaced, as runc does.
+        // Something is there already: the same device is kept; anything else is an
+        // error for `linux.devices` (config-linux.md: "If a file already exists at path
+        // that does not match the requested device, the runtime MUST generate an error");
+        // a default device replaces what the image has there, as runc does.
         Err(Errno::EEXIST) => {
-            nix::unistd::unlinkat(
+            let st = nix::sys::stat::fstatat(
                 Some(pfd.as_raw_fd()),
                 name,
-                nix::unistd::UnlinkatFlags::NoRemoveDir,
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
             )
-            .at("remove", d.path.display())?;
-            mknodat(
-                Some(pfd.as_raw_fd()),
-                name,
-                kind,
-                Mode::from_bits_truncate(d.file_mode & 0o7777),
-                dev,
-            )
-            .at("mknod", d.path.display())?;
+            .at("stat", d.path.display())?;
+            let same = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == kind
+                && (d.kind == DeviceKind::Fifo || st.st_rdev == dev);
+            if !same {
+                if !replace_other {
+                    return Err(StepError::Other(format!(
+                        "linux.devices: {} already exists and is not the requested device",
+                        d.path.display()
+                    )));
+                }
+                nix::unistd::unlinkat(
+                    Some(pfd.as_raw_fd()),
+                    name,
+                    nix::unistd::UnlinkatFlags::NoRemoveDir,
+                )
+                .at("remove", d.path.display())?;
+                mknodat(
+                    Some(pfd.as_raw_fd()),
+                    name,
+                    kind,
+                    Mode::from_bits_truncate(d.file_mode & 0o7777),
+                    dev,
+                )
+                .at("mknod", d.path.display())?;
+            }
         }
         Err(e) => return Err(e).at("mknod", d.path.display()),
     }

@@ -22,8 +22,11 @@ use crate::mounts::new_fs;
 /// done in the container propagates to the host), then bind the rootfs on itself.
 /// Returns an fd of the rootfs mount.
 pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, StepError> {
+    // An unbindable tree cannot be bound: the rootfs bind below would fail. Such a root
+    // gets its propagation after the switch (finish_root), rslave until then.
     let prop = plan
         .rootfs_propagation
+        .filter(|p| p.kind != PropagationKind::Unbindable)
         .map(|p| {
             let mut f = MsFlags::from_bits_retain(p.kind.ms_flag() as libc::c_ulong);
             if p.recursive {

@@ -415,13 +415,9 @@ fn create_container_hook_runs_in_the_container_namespaces_before_pivot_root() {
     });
     let r = l.s.record("createContainer");
     l.assert_state(&r, "createContainer", "creating");
-    // The pid of a container-namespace hook is not specified as seen from where (runc
-    // gives the init's pid in the container): only check there is one.
-    assert!(
-        r.state["pid"].as_u64().is_some_and(|p| p > 0),
-        "{}",
-        r.state
-    );
+    // runtime.md: "For hooks executed in the container namespace, it is the pid as seen
+    // by the container": pid 1 of the container's own pid namespace.
+    assert_eq!(r.state["pid"], 1, "{}", r.state);
     l.assert_container_namespaces(&r, "createContainer");
     // Before pivot_root, after the mounts: the host paths are still there (the hook's
     // host path resolved) and the container's /proc is mounted at <rootfs>/proc.
@@ -455,9 +451,9 @@ fn start_container_hook_runs_in_the_container_after_pivot_root_while_created() {
     );
     let r = l.s.record("startContainer");
     l.assert_state(&r, "startContainer", "created");
-    assert!(
-        r.state["pid"].as_u64().is_some_and(|p| p > 0),
-        "{}",
+    assert_eq!(
+        r.state["pid"], 1,
+        "pid as seen by the container: {}",
         r.state
     );
     l.assert_container_namespaces(&r, "startContainer");
