@@ -36,7 +36,7 @@ impl Cgroup {
         let mut signalled = HashSet::new();
         for _ in 0..MAX_PASSES {
             let fresh: Vec<i32> = self
-                .pids()?
+                .all_pids()?
                 .into_iter()
                 .filter(|pid| signalled.insert(*pid))
                 .collect();

@@ -91,10 +91,6 @@ fn setup<'a>(
     if plan.namespace(NamespaceKind::User).is_some() {
         become_namespace_root()?;
     }
-    if ctx.cgroup_ns_after_join {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-            .step("unshare cgroup namespace")?;
-    }
     if plan.namespace(NamespaceKind::Mount).is_none() {
         return Err(StepError::Other(
             "linux.namespaces: a mount namespace is required".into(),

@@ -48,20 +48,34 @@ pub(crate) fn create(socket: &UnixStream, size: Option<(u16, u16)>) -> Result<Ow
 /// Bind the pty peer on `/dev/console` (made as an empty file if missing).
 pub(crate) fn bind_console(peer: BorrowedFd<'_>) -> Result<(), StepError> {
     let root = jinn_sys::fd::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY).at("open", "/")?;
-    let created = open_in_root(
-        root.as_fd(),
-        "dev/console",
-        libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW,
-        0o666,
-    );
-    drop(created.at("create", "/dev/console")?);
-    let target = open_in_root(
+    // What the image has there is only looked at (O_PATH: a FIFO or a device is never
+    // opened); a missing file is made empty, exclusively and without blocking.
+    let target = match open_in_root(
         root.as_fd(),
         "dev/console",
         libc::O_PATH | libc::O_NOFOLLOW,
         0,
-    )
-    .at("open", "/dev/console")?;
+    ) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => {
+            let made = open_in_root(
+                root.as_fd(),
+                "dev/console",
+                libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW,
+                0o666,
+            )
+            .at("create", "/dev/console")?;
+            drop(made);
+            open_in_root(
+                root.as_fd(),
+                "dev/console",
+                libc::O_PATH | libc::O_NOFOLLOW,
+                0,
+            )
+            .at("open", "/dev/console")?
+        }
+        Err(e) => return Err(e).at("open", "/dev/console"),
+    };
     let tree = open_tree_clone(peer, "", false).at("bind pty on", "/dev/console")?;
     move_mount(tree.as_fd(), target.as_fd()).at("bind pty on", "/dev/console")
 }

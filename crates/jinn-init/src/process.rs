@@ -109,16 +109,16 @@ fn user_and_caps(p: &ProcessPlan, last_cap: u32, keep_sys_admin: bool) -> Result
         .iter()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    // setgroups is denied in a user namespace made without root (rootless): there is
-    // nothing to drop then, and additional groups cannot be had.
-    let denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
-    if !denied {
-        setgroups(&gids).step("setgroups")?;
-    } else if !gids.is_empty() {
-        return Err(StepError::Other(
+    // setgroups fails with EPERM only where it is denied (a user namespace made without
+    // root): there is nothing to drop then, and additional groups cannot be had.
+    match setgroups(&gids) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EPERM) if gids.is_empty() => {}
+        Err(nix::errno::Errno::EPERM) => return Err(StepError::Other(
             "process.user.additionalGids: setgroups is denied in this user namespace (rootless)"
                 .into(),
-        ));
+        )),
+        Err(e) => return Err(e).step("setgroups"),
     }
     let gid = Gid::from_raw(p.user.gid);
     setresgid(gid, gid, gid).at("setgid", p.user.gid)?;

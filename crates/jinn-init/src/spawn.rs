@@ -69,9 +69,20 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
     let (parent_end, child_end) = SyncPipe::pair()?;
     let exec_socket = ExecSocket::listen(opts.state_dir)?;
 
-    // Namespaces that apply to children only are joined here, before the clone.
+    // Namespaces that apply to children only are joined here, before the clone, and left
+    // again right after it (hooks jinn forks later run in the runtime's namespaces).
+    let mut restore = Vec::new();
     for kind in [NamespaceKind::Pid, NamespaceKind::Time] {
         if let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) {
+            let own = format!("/proc/self/ns/{}", kind.proc_name());
+            restore.push((
+                kind,
+                File::open(&own).map_err(|e| InitError::Path {
+                    what: "open namespace",
+                    path: own.into(),
+                    source: io_errno(e),
+                })?,
+            ));
             let f = File::open(path).map_err(|e| InitError::Path {
                 what: "open namespace",
                 path: path.clone(),
@@ -144,6 +155,19 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         }
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
+            for (kind, fd) in restore {
+                if let Err(source) = nix::sched::setns(
+                    fd,
+                    nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32),
+                ) {
+                    let _ = kill(child, Signal::SIGKILL);
+                    let _ = waitpid(child, None);
+                    return Err(InitError::Sys {
+                        what: "return to jinn's own namespaces",
+                        source,
+                    });
+                }
+            }
             if let Some(fd) = own_timens {
                 // Back to jinn's own time namespace for the children still to come (hooks).
                 if let Err(source) = nix::sched::setns(

@@ -65,7 +65,8 @@ pub fn request_start(state_dir: BorrowedFd<'_>) -> Result<(), InitError> {
     conn.write_all(START)
         .map_err(|e| InitError::Start(format!("write to the container init: {e}")))?;
     let mut reply = String::new();
-    let _ = conn.read_to_string(&mut reply);
+    conn.read_to_string(&mut reply)
+        .map_err(|e| InitError::Start(format!("read from the container init: {e}")))?;
     if reply.is_empty() {
         Ok(())
     } else {

@@ -111,13 +111,16 @@ pub fn relay_and_wait(master: OwnedFd, signals: &SigSet, child: Pid) -> Result<i
     let mut master_open = true;
     let mut buf = [0u8; 8192];
     loop {
-        let mut fds = vec![
-            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(master.as_fd(), PollFlags::POLLIN),
-        ];
-        if stdin_open {
+        // A closed side leaves the poll set: it would report POLLHUP at once, forever.
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let master_at = master_open.then(|| {
+            fds.push(PollFd::new(master.as_fd(), PollFlags::POLLIN));
+            fds.len() - 1
+        });
+        let stdin_at = stdin_open.then(|| {
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
-        }
+            fds.len() - 1
+        });
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             r => r?,
@@ -127,7 +130,11 @@ pub fn relay_and_wait(master: OwnedFd, signals: &SigSet, child: Pid) -> Result<i
                 .and_then(|f| f.revents())
                 .is_some_and(|r| !r.is_empty())
         };
-        let (sig_ready, master_ready, stdin_ready) = (ready(0), ready(1), ready(2));
+        let (sig_ready, master_ready, stdin_ready) = (
+            ready(0),
+            master_at.is_some_and(ready),
+            stdin_at.is_some_and(ready),
+        );
         drop(fds);
         if stdin_ready && !copy(stdin.as_fd(), master.as_fd(), &mut buf) {
             stdin_open = false;
@@ -142,7 +149,12 @@ pub fn relay_and_wait(master: OwnedFd, signals: &SigSet, child: Pid) -> Result<i
                 match sig {
                     Some(Signal::SIGCHLD) => {
                         if let Some(code) = reap(child)? {
-                            // Drain what the process wrote last.
+                            // Drain what the process wrote last, without waiting for
+                            // processes that still hold the pty.
+                            let _ = nix::fcntl::fcntl(
+                                master.as_raw_fd(),
+                                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+                            );
                             while master_open
                                 && copy(master.as_fd(), std::io::stdout().as_fd(), &mut buf)
                             {

@@ -35,27 +35,28 @@ pub fn create(
         container: Some(container),
         cgroup: None,
     };
-    if let Some(cg) = &cgroup {
-        match cg.create() {
-            Ok(()) => {}
-            // Rootless without a delegated cgroup: run without one, as runc does.
-            Err(e) if rootless && e.is_permission_denied() => {
-                // Only worth a warning when the config asks for limits (beyond the
-                // default device rules every config gets).
-                let limits = plan.resources.as_ref().is_some_and(|r| {
-                    let mut r = r.clone();
-                    r.set_devices(None);
-                    r != oci_spec::runtime::LinuxResources::default()
-                });
-                if limits {
-                    tracing::warn!("rootless: linux.resources not applied, no cgroup ({e})");
-                } else {
-                    tracing::debug!("rootless: running without a cgroup ({e})");
-                }
-                cgroup = None;
-            }
-            Err(e) => return Err(e.into()),
+    if let Some(Err(e)) = cgroup.as_ref().map(Cgroup::create) {
+        // create() may have made some levels already: remove them (destroy is idempotent).
+        if let Some(cg) = &cgroup {
+            let _ = cg.destroy();
         }
+        if !(rootless && e.is_permission_denied()) {
+            return Err(e.into());
+        }
+        // Rootless without a delegated cgroup: run without one, as runc does. Only worth
+        // a warning when the config asks for limits (beyond the default device rules
+        // every config gets).
+        let limits = plan.resources.as_ref().is_some_and(|r| {
+            let mut r = r.clone();
+            r.set_devices(None);
+            r != oci_spec::runtime::LinuxResources::default()
+        });
+        if limits {
+            tracing::warn!("rootless: linux.resources not applied, no cgroup ({e})");
+        } else {
+            tracing::debug!("rootless: running without a cgroup ({e})");
+        }
+        cgroup = None;
     }
     undo.cgroup = cgroup.as_ref();
     if let (Some(cg), Some(resources)) = (&cgroup, &plan.resources) {
@@ -100,11 +101,17 @@ pub fn create(
         }
     };
 
-    let mut container = undo.container.take().expect("container is set");
     let pid = spawned.pid.as_raw();
+    // The start time tells the init from a later process with the same pid: without
+    // it the container could not be told apart, so it is not created.
+    let Some(start_time) = jinn_state::process_start_time(pid) else {
+        kill_and_wait(spawned.pidfd.as_ref().map(|f| f.as_fd()), pid);
+        bail!("read the start time of the container init (pid {pid}) from /proc/{pid}/stat");
+    };
+    let mut container = undo.container.take().expect("container is set");
     let st = container.state_mut();
     st.pid = pid;
-    st.pid_start_time = jinn_state::process_start_time(pid).unwrap_or(0);
+    st.pid_start_time = start_time;
     st.bundle = plan.bundle.clone();
     st.rootfs = plan.rootfs.clone();
     st.annotations = plan.annotations.clone();
@@ -266,20 +273,41 @@ fn cgroup_mount_sources(cg: &Cgroup) -> Vec<CgroupMountSource> {
 /// (with `LISTEN_PID` = our pid), they are passed on after stdio, before the
 /// `--preserve-fds` ones, and the process gets `LISTEN_FDS` (and its own `LISTEN_PID`).
 pub fn socket_activation(args: &CreateArgs, plan: &mut jinn_config::Plan) -> CreateArgs {
-    let ours = std::env::var("LISTEN_PID").ok() == Some(std::process::id().to_string());
-    let n: u32 = match std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        Some(n) if ours && n > 0 => n,
-        _ => return args.clone(),
-    };
+    let n = listen_fds();
+    if n == 0 {
+        return args.clone();
+    }
     plan.process.env.retain(|e| !e.starts_with("LISTEN_FDS="));
     plan.process.env.push(format!("LISTEN_FDS={n}"));
     CreateArgs {
         preserve_fds: args.preserve_fds + n,
         ..args.clone()
     }
+}
+
+/// How many fds systemd socket activation passed jinn (`LISTEN_FDS`, when `LISTEN_PID`
+/// is jinn's own pid).
+pub fn listen_fds() -> u32 {
+    let ours = std::env::var("LISTEN_PID").ok() == Some(std::process::id().to_string());
+    match std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(n) if ours => n,
+        _ => 0,
+    }
+}
+
+/// The fds to pass on (3 .. 3+n) must be open before jinn opens anything itself:
+/// otherwise jinn's own fds (the state directory, sockets) would take those numbers and
+/// reach the container (the CVE-2024-21626 class).
+pub fn check_passed_fds(n: u32) -> Result<()> {
+    for fd in 3..3 + n as i32 {
+        if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+            bail!("--preserve-fds: fd {fd} is not open, so it cannot be passed to the container");
+        }
+    }
+    Ok(())
 }
 
 /// `--pid-file`: written atomically, relative to the current directory as runc.
@@ -398,10 +426,17 @@ pub fn destroy(container: Container, force: bool) -> Result<()> {
         }
         kill_container(&container)?;
     }
+    // The hooks are read before anything is removed; an unreadable hooks file must not
+    // make the container undeletable.
+    let poststop = load_hooks(&container)
+        .map(|h| h.poststop)
+        .unwrap_or_else(|e| {
+            tracing::warn!("poststop hooks of {}: {e}", container.id());
+            Vec::new()
+        });
     if let Some(cg) = &cgroup {
         cg.destroy()?;
     }
-    let poststop = load_hooks(&container)?.poststop;
     let mut state = container.oci_state_json();
     state["status"] = "stopped".into();
     container.destroy()?;
@@ -417,6 +452,12 @@ fn kill_container(container: &Container) -> Result<()> {
 }
 
 pub fn load_cgroup(container: &Container) -> Result<Cgroup> {
+    if container.state().cgroup_paths.is_null() {
+        bail!(
+            "container {} has no cgroup (rootless without a delegated cgroup)",
+            container.id()
+        );
+    }
     Ok(serde_json::from_value(
         container.state().cgroup_paths.clone(),
     )?)

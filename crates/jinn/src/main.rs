@@ -50,6 +50,18 @@ fn main() -> ExitCode {
         println!("spec: {}", jinn_state::OCI_VERSION);
         return ExitCode::SUCCESS;
     }
+    // Before jinn opens anything (the log file included): the fds it is asked to pass on
+    // must be the caller's.
+    let passed = match &cli.command {
+        Some(Command::Create(a)) => a.preserve_fds + container::listen_fds(),
+        Some(Command::Run(a)) => a.create.preserve_fds + container::listen_fds(),
+        Some(Command::Exec(a)) => a.preserve_fds,
+        _ => 0,
+    };
+    if let Err(e) = container::check_passed_fds(passed) {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
     let to_file = match logging::init(cli.log.as_deref(), cli.log_format, cli.debug) {
         Ok(f) => f,
         Err(e) => {

@@ -91,3 +91,24 @@ fn listen_fds_for_another_pid_are_ignored() {
     assert_eq!(stdout(&out), "LISTEN_FDS=\n0 1 2 3 ");
     assert_no_leftovers(&rt, &id, &b);
 }
+
+#[test]
+fn preserve_fds_beyond_the_callers_fds_is_refused() {
+    let rt = Runtime::new();
+    if !rt.is_jinn() {
+        return; // runc passes on whatever holds those numbers, its own fds included
+    }
+    let mut b = Bundle::new();
+    b.sh("ls /proc/self/fd");
+    b.save();
+    let id = rt.new_id();
+    // The caller opened 3 and 4 only: 5 and 6 would be jinn's own fds.
+    let out = run_with_fds(&rt, &b, &id, "--preserve-fds 4", "");
+    assert_exit(&out, 1, "run --preserve-fds 4 with two fds open");
+    assert!(
+        stderr(&out).contains("fd 5 is not open"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_leftovers(&rt, &id, &b);
+}

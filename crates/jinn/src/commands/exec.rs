@@ -40,10 +40,21 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
     let seccomp = container::load_seccomp(&c)?;
     let seccomp_listener = container::seccomp_listener(seccomp.as_ref())?;
     let pidfd = container::pidfd_of(&c)?;
-    let cgroup = container::load_cgroup(&c)?;
-    let v2_fd = container::cgroup_v2_fd(&cgroup)?;
+    // A rootless container may have no cgroup: the process then joins none either.
+    let cgroup = if c.state().cgroup_paths.is_null() {
+        None
+    } else {
+        Some(container::load_cgroup(&c)?)
+    };
+    let v2_fd = match &cgroup {
+        Some(cg) => container::cgroup_v2_fd(cg)?,
+        None => None,
+    };
     let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
-        cgroup.add_pid(pid.as_raw()).map_err(|e| e.to_string())
+        match &cgroup {
+            Some(cg) => cg.add_pid(pid.as_raw()).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
     };
     let signals = foreground::forwarded_signals();
     if !args.detach {
@@ -61,13 +72,26 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
         seccomp_listener,
         state: c.oci_state_json().to_string(),
     })?;
-    let master = match &own {
-        Some(o) => Some(o.receive_master()?),
-        None => None,
+    // The process runs already: if what is left fails, it does not stay behind.
+    let finish = || -> Result<Option<std::os::fd::OwnedFd>> {
+        let master = own
+            .as_ref()
+            .map(console::OwnConsole::receive_master)
+            .transpose()?;
+        if let Some(p) = &args.pid_file {
+            container::write_pid_file(p, spawned.pid.as_raw())?;
+        }
+        Ok(master)
     };
-    if let Some(p) = &args.pid_file {
-        container::write_pid_file(p, spawned.pid.as_raw())?;
-    }
+    let master = match finish() {
+        Ok(m) => m,
+        Err(e) => {
+            if let Some(fd) = &spawned.pidfd {
+                let _ = jinn_sys::pidfd::send_signal(fd.as_fd(), libc::SIGKILL);
+            }
+            return Err(e);
+        }
+    };
     drop(c); // release the container's lock while the process runs
     if args.detach {
         return Ok(0);

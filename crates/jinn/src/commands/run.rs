@@ -32,25 +32,37 @@ pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
         .transpose()?;
     let socket = socket.as_ref().or(own.as_ref().map(|o| &o.theirs));
     let (mut c, spawned) = container::create(store, &create_args, &plan, socket)?;
-    let master = match &own {
-        Some(o) => Some(o.receive_master()?),
-        None => None,
+    let master = match own
+        .as_ref()
+        .map(console::OwnConsole::receive_master)
+        .transpose()
+    {
+        Ok(m) => m,
+        Err(e) => return Err(remove_after(c, e)),
     };
     if let Err(e) = container::start(&mut c) {
-        let _ = container::destroy(c, true);
-        return Err(e);
+        return Err(remove_after(c, e));
     }
     if args.detach {
         return Ok(0);
     }
     let id = c.id().to_string();
     drop(c); // release the container's lock while it runs
-    let code = match master {
-        Some(m) => console::relay_and_wait(m, &signals, spawned.pid)?,
-        None => foreground::wait_and_forward(&signals, spawned.pid)?,
+    let waited = match master {
+        Some(m) => console::relay_and_wait(m, &signals, spawned.pid),
+        None => foreground::wait_and_forward(&signals, spawned.pid),
     };
-    if !args.keep {
+    if !args.keep || waited.is_err() {
         container::destroy(store.load(&id)?, true)?;
     }
-    Ok(code)
+    waited
+}
+
+/// A `run` that failed after the container was created removes it again; a failure of
+/// that cleanup is logged, the first error is the one reported.
+fn remove_after(c: jinn_state::Container, e: anyhow::Error) -> anyhow::Error {
+    if let Err(cleanup) = container::destroy(c, true) {
+        tracing::warn!("remove the container after the failure: {cleanup}");
+    }
+    e
 }
