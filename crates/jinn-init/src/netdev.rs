@@ -33,7 +33,8 @@ fn index_and_addresses(dev: &str) -> Result<(u64, Vec<Vec<String>>), InitError> 
         Command::new("ip").args(["-j", "addr", "show", "dev", dev]),
         &format!("read the addresses of {dev}"),
     )?;
-    let links: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
+    let links: serde_json::Value = serde_json::from_slice(&json)
+        .map_err(|e| InitError::Child(format!("read the addresses of {dev}: ip -j: {e}")))?;
     let mut out = Vec::new();
     let mut index = 0;
     for link in links.as_array().into_iter().flatten() {
@@ -120,7 +121,8 @@ fn renamed(netns: &str, pattern: &str, index: u64) -> Result<String, InitError> 
         Command::new("nsenter").args([netns, "ip", "-j", "link", "show"]),
         "list the container's interfaces",
     )?;
-    let links: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
+    let links: serde_json::Value = serde_json::from_slice(&json)
+        .map_err(|e| InitError::Child(format!("list the container's interfaces: ip -j: {e}")))?;
     links
         .as_array()
         .into_iter()
