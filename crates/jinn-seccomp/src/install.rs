@@ -32,11 +32,15 @@ pub(crate) const OPERATORS: &[&str] = &[
     "SCMP_CMP_NE",
 ];
 
-pub(crate) const FLAGS: &[&str] = &[
-    "SECCOMP_FILTER_FLAG_TSYNC",
-    "SECCOMP_FILTER_FLAG_LOG",
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+/// The spec's filter flags and their seccomp(2) bits.
+pub(crate) const FLAGS: &[(&str, u32)] = &[
+    ("SECCOMP_FILTER_FLAG_TSYNC", FLAG_TSYNC),
+    ("SECCOMP_FILTER_FLAG_LOG", FLAG_LOG),
+    ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", FLAG_SPEC_ALLOW),
+    (
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        FLAG_WAIT_KILLABLE_RECV,
+    ),
 ];
 
 /// Every architecture name of the spec (those of another host are accepted and
@@ -67,15 +71,6 @@ pub(crate) const ALL_ARCHS: &[&str] = &[
     "SCMP_ARCH_SH",
     "SCMP_ARCH_SHEB",
 ];
-
-fn flag_bit(name: &str) -> u32 {
-    match name {
-        "SECCOMP_FILTER_FLAG_TSYNC" => FLAG_TSYNC,
-        "SECCOMP_FILTER_FLAG_LOG" => FLAG_LOG,
-        "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => FLAG_SPEC_ALLOW,
-        _ => FLAG_WAIT_KILLABLE_RECV,
-    }
-}
 
 fn seccomp_set_filter(flags: u32, prog: *const libc::sock_fprog) -> libc::c_long {
     // SAFETY: seccomp(SECCOMP_SET_MODE_FILTER) reads `prog` (a valid sock_fprog whose
@@ -152,17 +147,18 @@ pub fn features() -> serde_json::Value {
         .collect();
     let mut archs = archs;
     archs.sort_unstable();
+    let known: Vec<&str> = FLAGS.iter().map(|(name, _)| *name).collect();
     let supported: Vec<&str> = FLAGS
         .iter()
-        .copied()
-        .filter(|f| flag_supported(flag_bit(f)))
+        .filter(|(_, bit)| flag_supported(*bit))
+        .map(|(name, _)| *name)
         .collect();
     serde_json::json!({
         "enabled": true,
         "actions": ACTIONS,
         "operators": OPERATORS,
         "archs": archs,
-        "knownFlags": FLAGS,
+        "knownFlags": known,
         "supportedFlags": supported,
     })
 }

@@ -202,13 +202,9 @@ pub fn parse(value: &serde_json::Value) -> Result<oci_spec::runtime::LinuxSeccom
         }
     }
     if let Some(Value::Array(a)) = value.get("flags") {
+        let names: Vec<&str> = install::FLAGS.iter().map(|(name, _)| *name).collect();
         for (i, v) in a.iter().enumerate() {
-            check(
-                format!("{base}.flags[{i}]"),
-                Some(v),
-                "flag",
-                install::FLAGS,
-            )?;
+            check(format!("{base}.flags[{i}]"), Some(v), "flag", &names)?;
         }
     }
     if let Some(Value::Array(a)) = value.get("syscalls") {
