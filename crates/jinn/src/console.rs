@@ -14,7 +14,6 @@ use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 /// Connect to the `--console-socket` the caller listens on.
@@ -148,7 +147,7 @@ pub fn relay_and_wait(master: OwnedFd, signals: &SigSet, child: Pid) -> Result<i
                 let sig = Signal::try_from(info.ssi_signo as i32).ok();
                 match sig {
                     Some(Signal::SIGCHLD) => {
-                        if let Some(code) = reap(child)? {
+                        if let Some(code) = crate::foreground::reap(child)? {
                             // Drain what the process wrote last, without waiting for
                             // processes that still hold the pty.
                             let _ = nix::fcntl::fcntl(
@@ -197,18 +196,5 @@ fn copy_size(master: BorrowedFd<'_>) {
             let _ = jinn_sys::pty::set_size(master, rows, cols);
         }
         _ => {}
-    }
-}
-
-/// Reap children; the exit code once `child` is among them.
-fn reap(child: Pid) -> Result<Option<i32>> {
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == child => return Ok(Some(code)),
-            Ok(WaitStatus::Signaled(pid, s, _)) if pid == child => return Ok(Some(128 + s as i32)),
-            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(None),
-            Ok(_) | Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
     }
 }

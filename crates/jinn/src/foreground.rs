@@ -34,14 +34,22 @@ pub fn wait_and_forward(signals: &SigSet, child: Pid) -> Result<i32> {
             let _ = kill(child, sig);
             continue;
         }
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == child => return Ok(code),
-                Ok(WaitStatus::Signaled(pid, s, _)) if pid == child => return Ok(128 + s as i32),
-                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
-                Ok(_) | Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        if let Some(code) = reap(child)? {
+            return Ok(code);
+        }
+    }
+}
+
+/// Reap every child that has exited; `child`'s exit code (128+N when signal N killed it)
+/// once it is among them.
+pub fn reap(child: Pid) -> Result<Option<i32>> {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == child => return Ok(Some(code)),
+            Ok(WaitStatus::Signaled(pid, s, _)) if pid == child => return Ok(Some(128 + s as i32)),
+            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(None),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
 }
