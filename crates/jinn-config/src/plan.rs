@@ -195,20 +195,6 @@ impl NamespaceKind {
             NamespaceKind::Time => "time",
         }
     }
-
-    /// The name used in config.json.
-    pub fn config_name(self) -> &'static str {
-        match self {
-            NamespaceKind::User => "user",
-            NamespaceKind::Pid => "pid",
-            NamespaceKind::Network => "network",
-            NamespaceKind::Mount => "mount",
-            NamespaceKind::Ipc => "ipc",
-            NamespaceKind::Uts => "uts",
-            NamespaceKind::Cgroup => "cgroup",
-            NamespaceKind::Time => "time",
-        }
-    }
 }
 
 /// One line of a uid or gid map.
