@@ -37,6 +37,23 @@ pub fn execve(path: &CString, argv: &[CString], envp: &[CString]) -> Errno {
     }
 }
 
+/// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`: run the file `fd` refers to (an ELF
+/// binary: a script would need a path the kernel can hand to its interpreter); returns
+/// only on failure.
+pub fn execveat_fd(fd: std::os::fd::BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> Errno {
+    use std::os::fd::AsRawFd;
+    match nix::unistd::execveat(
+        Some(fd.as_raw_fd()),
+        c"",
+        argv,
+        envp,
+        nix::fcntl::AtFlags::AT_EMPTY_PATH,
+    ) {
+        Err(e) => e,
+        Ok(never) => match never {},
+    }
+}
+
 /// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, name)`: a new session keyring named `name`
 /// (or the existing one of that name) becomes the process's session keyring.
 pub fn join_session_keyring(name: &str) -> nix::Result<i64> {

@@ -6,6 +6,7 @@ mod console;
 mod container;
 mod foreground;
 mod logging;
+mod protect;
 mod signal;
 
 use std::process::ExitCode;
@@ -49,6 +50,17 @@ fn main() -> ExitCode {
         println!("commit: {}", env!("JINN_COMMIT"));
         println!("spec: {}", jinn_state::OCI_VERSION);
         return ExitCode::SUCCESS;
+    }
+    // The commands that clone into a container run from a binary the container cannot
+    // write (CVE-2019-5736); this may re-exec jinn, before it opened anything.
+    if matches!(
+        cli.command,
+        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
+    ) {
+        if let Err(e) = protect::ensure_protected_binary() {
+            eprintln!("{e:#}");
+            return ExitCode::FAILURE;
+        }
     }
     // Before jinn opens anything (the log file included): the fds it is asked to pass on
     // must be the caller's.

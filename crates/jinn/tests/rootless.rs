@@ -214,3 +214,69 @@ fn cgroup_dir_exists(id: &str) -> bool {
     .iter()
     .any(|base| Path::new(base).join(id).exists())
 }
+
+/// CVE-2019-5736 for a rootless user who owns the runtime binary (say ~/bin/jinn): the
+/// container's root is that user on the host, so a container process that got hold of
+/// the binary through `/proc/PID/exe` of the container's init before its execve could
+/// overwrite it, and the user's next run of the runtime would run the attacker's code
+/// outside the container.
+///
+/// The test holds `/proc/PID/exe` of the created (not started) container's init, which
+/// is still the runtime binary, deletes the container, and then, as the user, opens the
+/// held file for writing and writes to it. The runtime binary must keep its bytes: the
+/// held file is a sealed copy or a read-only view, not the binary. Able to fail: an init
+/// run straight from the user's binary gets the binary overwritten.
+#[test]
+fn cve_2019_5736_a_user_owned_runtime_binary_cannot_be_overwritten() {
+    use std::os::unix::fs::PermissionsExt;
+    let rt = Runtime::with_copied_binary();
+    let bin = rt.path().to_path_buf();
+    for dir in bin.ancestors().skip(1).take(2) {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let ok = Command::new("chown")
+        .arg(format!("{UID}:{UID}"))
+        .arg(&bin)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let before = std::fs::read(&bin).unwrap();
+    let u = User::new().remember_runtime(&rt);
+    spec(&u, &rt, &["sleep", "100"]);
+    let id = "rl-5736";
+    assert_success(&u.rt(&rt, &["create", id]), "rootless create");
+    let state: serde_json::Value =
+        serde_json::from_slice(&u.rt(&rt, &["state", id]).stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap();
+    let held = nix::fcntl::open(
+        format!("/proc/{pid}/exe").as_str(),
+        nix::fcntl::OFlag::O_PATH,
+        nix::sys::stat::Mode::empty(),
+    )
+    .expect("open /proc/PID/exe of the created container's init");
+    eprintln!(
+        "the created container's init runs from {:?}",
+        std::fs::read_link(format!("/proc/{pid}/exe"))
+    );
+    assert_success(&u.rt(&rt, &["delete", "--force", id]), "delete --force");
+    // As the user (the container's root on the host): write through the held file.
+    let attack = Command::new("setpriv")
+        .args([
+            &format!("--reuid={UID}"),
+            &format!("--regid={UID}"),
+            "--clear-groups",
+            "--",
+            "sh",
+            "-c",
+            &format!("printf EVIL 1<> /proc/self/fd/{held}"),
+        ])
+        .output()
+        .unwrap();
+    eprintln!("the write through the held exe: {:?}", attack.status);
+    let _ = nix::unistd::close(held);
+    let after = std::fs::read(&bin).unwrap();
+    if after != before {
+        std::fs::write(&bin, &before).unwrap();
+        panic!("a write through /proc/PID/exe of the rootless init changed the runtime binary");
+    }
+}

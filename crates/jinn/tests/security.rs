@@ -251,6 +251,24 @@ fn attack_binary() -> &'static Path {
 }
 
 /// Copies the attacker into the bundle's rootfs as `/attack`.
+/// Copies what the dynamic loader needs to run `bin` (its ELF interpreter and shared
+/// libraries, as `ldd` lists them) into the rootfs at the same paths, so that the runtime
+/// binary can run inside the container when the kernel execs it as an interpreter. A
+/// static binary needs nothing. Without this, a dynamically linked runtime (the debug
+/// build) would fail with ENOENT inside a busybox rootfs, and the attack would be refused
+/// for a reason that has nothing to do with the runtime's defence.
+fn install_loader_of(b: &Bundle, bin: &Path) {
+    let out = Command::new("ldd").arg(bin).output().expect("run ldd");
+    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        if !word.starts_with('/') || !Path::new(word).exists() {
+            continue;
+        }
+        let dst = b.rootfs().join(word.trim_start_matches('/'));
+        fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        fs::copy(word, &dst).unwrap_or_else(|e| panic!("copy {word} into the rootfs: {e}"));
+    }
+}
+
 fn install_attack(b: &Bundle) {
     let dst = b.rootfs().join("attack");
     fs::copy(attack_binary(), &dst).unwrap();
@@ -709,10 +727,11 @@ fn exec_held_before_execve(
 /// Able to fail: a runtime that execs the script from its own binary (no sealed memfd
 /// copy, no read-only overlay, exe link not replaced) fails the device/inode check and,
 /// after exit, the overwrite succeeds and the hash changes. runc 1.1.5 runs itself from a
-/// read-only bind mount of its binary (its fix), so it passes. Linux 6.18 (the
-/// development host) already refuses a `/proc/self/exe` interpreter whose target lies
-/// outside the process's root, so parts 1 and 2 see a refusal there and the held-exec
-/// part 3 is the one that exercises the runtime.
+/// read-only bind mount of its binary (its fix), so it passes. The kernel (6.18 here)
+/// does follow a `/proc/self/exe` interpreter to the runtime binary outside the root, so
+/// the runtime binary's ELF interpreter and libraries are copied into the rootfs
+/// (`install_loader_of`): a dynamically linked build would otherwise fail inside the
+/// busybox rootfs with ENOENT, which would hide the attack.
 #[test]
 fn cve_2019_5736_runtime_binary_cannot_be_overwritten_through_proc_self_exe() {
     let rt = Runtime::with_copied_binary();
@@ -740,6 +759,7 @@ fn cve_2019_5736_runtime_binary_cannot_be_overwritten_through_proc_self_exe() {
         write_rootfs_file(&b, "/evil", "#!/proc/self/exe\n");
         fs::set_permissions(b.rootfs().join("evil"), fs::Permissions::from_mode(0o755)).unwrap();
         install_attack(&b);
+        install_loader_of(&b, &bin);
         b.save();
         let id = rt.new_id();
         let pipe = FullPipe::new();
@@ -751,8 +771,7 @@ fn cve_2019_5736_runtime_binary_cannot_be_overwritten_through_proc_self_exe() {
         );
         let pid = init_pid(&rt, &id);
         pipe.fill();
-        // Linux 6.18 (here) already refuses a `/proc/self/exe` interpreter whose target
-        // lies outside the process's root (ENOENT), so `start` may fail: that is fine.
+        // A runtime may refuse to run the script at all (start fails): that is fine.
         let started = rt.start(&id);
         // The entrypoint now runs (whatever binary the runtime exec'd) and blocks writing.
         let blocked = started.status.success() && wait_until(WAIT, || in_write(pid));
@@ -796,6 +815,7 @@ fn cve_2019_5736_runtime_binary_cannot_be_overwritten_through_proc_self_exe() {
         write_rootfs_file(&b, "/evil", "#!/proc/self/exe\n");
         fs::set_permissions(b.rootfs().join("evil"), fs::Permissions::from_mode(0o755)).unwrap();
         install_attack(&b);
+        install_loader_of(&b, &bin);
         b.save();
         let (id, init) = start_container(&rt, &b);
         let pipe = FullPipe::new();
