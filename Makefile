@@ -36,6 +36,8 @@ test: lint
 	$(MAKE) conformance
 	$(MAKE) test-clients
 
+V2_BENCH_ITERATIONS ?= 15
+
 ## test-runc: the integration tests against runc (checks the tests themselves)
 test-runc:
 	JINN_RUNTIME=$(RUNC) $(CARGO) test -p jinn --tests
@@ -49,9 +51,16 @@ test-cgroupv2:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: lifecycle benchmark of jinn against runc and crun (as root)
+## bench: lifecycle benchmark of jinn against runc and crun (as root), on this host and
+## on pure cgroup v2 (the VM of ../shared/vm unless this host is pure v2)
 bench: build
 	python3 scripts/bench.py
+	scripts/bench-cgroupv2.sh -n $(V2_BENCH_ITERATIONS)
+
+## bench-cgroupv2: only the pure cgroup v2 half of `make bench`
+.PHONY: bench-cgroupv2
+bench-cgroupv2: build
+	scripts/bench-cgroupv2.sh -n $(V2_BENCH_ITERATIONS)
 
 clean:
 	$(CARGO) clean
