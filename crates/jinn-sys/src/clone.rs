@@ -37,6 +37,18 @@ pub struct CloneRequest<'a> {
     pub pidfd: bool,
 }
 
+/// The number of threads of this process (field 20 of /proc/self/stat).
+pub fn thread_count() -> nix::Result<u32> {
+    let stat = std::fs::read_to_string("/proc/self/stat")
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or(Errno::EIO)?;
+    rest.split_whitespace()
+        .nth(17)
+        .and_then(|n| n.parse().ok())
+        .ok_or(Errno::EIO)
+}
+
 /// Who we are after the clone.
 pub enum Cloned {
     Parent { child: Pid, pidfd: Option<OwnedFd> },
@@ -45,10 +57,17 @@ pub enum Cloned {
 
 /// `clone3` with SIGCHLD as exit signal and no new stack: fork-like semantics.
 ///
+/// Fails with `EDEADLK` ("resource deadlock would occur") when the process has more than
+/// one thread (counted in /proc/self/stat): the child would inherit locks that another
+/// thread holds and never releases.
+///
 /// # Safety
-/// As for `fork(2)`: the calling process must be single-threaded, so that the child's
+/// As for `fork(2)`: no other thread may start while the call runs, so that the child's
 /// copy of the address space holds no lock owned by another thread.
 pub unsafe fn clone3(req: &CloneRequest<'_>) -> nix::Result<Cloned> {
+    if thread_count()? != 1 {
+        return Err(Errno::EDEADLK);
+    }
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
         flags: req.flags,
@@ -80,5 +99,24 @@ pub unsafe fn clone3(req: &CloneRequest<'_>) -> nix::Result<Cloned> {
             // SAFETY: with CLONE_PIDFD the kernel stored a new, owned fd in pidfd.
             pidfd: req.pidfd.then(|| unsafe { OwnedFd::from_raw_fd(pidfd) }),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_count_sees_a_second_thread() {
+        let before = thread_count().unwrap();
+        assert!(before >= 1);
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv().ok());
+        assert_eq!(thread_count().unwrap(), before + 1);
+        // SAFETY: with two threads clone3 refuses before it clones anything.
+        let refused = unsafe { clone3(&CloneRequest::default()) };
+        assert!(matches!(refused, Err(Errno::EDEADLK)));
+        tx.send(()).unwrap();
+        t.join().unwrap();
     }
 }
