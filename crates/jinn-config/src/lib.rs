@@ -37,6 +37,15 @@ pub fn load(bundle: &Path) -> Result<Plan, ConfigError> {
             path: bundle.to_path_buf(),
             source,
         })?;
+    if bundle.to_str().is_none() {
+        return Err(ConfigError::Bundle {
+            path: bundle,
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "path is not valid utf-8 (the state's bundle is a json string)",
+            ),
+        });
+    }
     let path = bundle.join(CONFIG_FILE);
     let json = std::fs::read(&path).map_err(|source| ConfigError::Read { path, source })?;
     let spec = parse(&json)?;

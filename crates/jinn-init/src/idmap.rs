@@ -30,16 +30,14 @@ pub(crate) fn prepare(plan: &Plan) -> Result<Vec<Option<OwnedFd>>, InitError> {
             )));
         };
         let userns = userns_with(&m.uid_mappings, &m.gid_mappings)?;
-        let tree = open_tree_clone(
-            jinn_sys::fd::at_cwd(),
-            &source.to_string_lossy(),
-            *recursive,
-        )
-        .map_err(|source_err| InitError::Path {
-            what: "open bind source",
-            path: source.clone(),
-            source: source_err,
-        })?;
+        let tree =
+            open_tree_clone(jinn_sys::fd::at_cwd(), &source, *recursive).map_err(|source_err| {
+                InitError::Path {
+                    what: "open bind source",
+                    path: source.clone(),
+                    source: source_err,
+                }
+            })?;
         mount_setattr(
             tree.as_fd(),
             recursive_map,

@@ -36,12 +36,8 @@ pub(crate) fn mount_entry(
             let tree = match premade {
                 Some(t) => t,
                 None => {
-                    made = open_tree_clone(
-                        jinn_sys::fd::at_cwd(),
-                        &source.to_string_lossy(),
-                        *recursive,
-                    )
-                    .at("open bind source", source.display())?;
+                    made = open_tree_clone(jinn_sys::fd::at_cwd(), &source, *recursive)
+                        .at("open bind source", source.display())?;
                     &made
                 }
             };
@@ -171,12 +167,8 @@ fn cgroup_v1_tree(
     if let [only] = cgroups {
         if only.name.is_empty() {
             let target = ensure_target(root, &m.destination, true)?;
-            let tree = open_tree_clone(
-                jinn_sys::fd::at_cwd(),
-                &only.host_dir.to_string_lossy(),
-                false,
-            )
-            .at("open cgroup", only.host_dir.display())?;
+            let tree = open_tree_clone(jinn_sys::fd::at_cwd(), &only.host_dir, false)
+                .at("open cgroup", only.host_dir.display())?;
             set_attrs(&tree, m).at("set mount attributes of", &dest)?;
             return move_mount(tree.as_fd(), target.as_fd()).at("mount cgroup on", &dest);
         }
@@ -197,12 +189,8 @@ fn cgroup_v1_tree(
         }
         let sub_fd = jinn_sys::resolve::open_beneath(tmpfs.as_fd(), &src.name, libc::O_PATH, 0)
             .at("open", format!("{dest}/{}", src.name))?;
-        let tree = open_tree_clone(
-            jinn_sys::fd::at_cwd(),
-            &src.host_dir.to_string_lossy(),
-            false,
-        )
-        .at("open cgroup", src.host_dir.display())?;
+        let tree = open_tree_clone(jinn_sys::fd::at_cwd(), &src.host_dir, false)
+            .at("open cgroup", src.host_dir.display())?;
         set_attrs(&tree, m).at("set mount attributes of", format!("{dest}/{}", src.name))?;
         move_mount(tree.as_fd(), sub_fd.as_fd()).at(
             "bind mount",

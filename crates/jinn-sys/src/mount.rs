@@ -73,8 +73,14 @@ pub fn fsmount(fs: BorrowedFd<'_>, attrs: u64) -> nix::Result<OwnedFd> {
 
 /// `open_tree(dirfd, path, OPEN_TREE_CLONE [| AT_RECURSIVE])`: a detached copy of the
 /// mount (or mount tree) at `path`, for a bind mount. An empty `path` means `dirfd` itself.
-pub fn open_tree_clone(dirfd: BorrowedFd<'_>, path: &str, recursive: bool) -> nix::Result<OwnedFd> {
-    let p = cstr(path)?;
+pub fn open_tree_clone(
+    dirfd: BorrowedFd<'_>,
+    path: &(impl AsRef<std::path::Path> + ?Sized),
+    recursive: bool,
+) -> nix::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = path.as_ref().as_os_str();
+    let p = CString::new(path.as_bytes()).map_err(|_| Errno::EINVAL)?;
     let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
     if recursive {
         flags |= libc::AT_RECURSIVE as libc::c_uint;

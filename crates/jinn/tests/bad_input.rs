@@ -162,6 +162,41 @@ fn missing_bundle_dir_is_rejected() {
     assert_no_leftovers(&rt, &id, &b);
 }
 
+/// The state's `bundle` is a JSON string: a bundle directory whose path is not UTF-8
+/// cannot be reported, so it is refused up front (not a panic half way through). runc 1.1
+/// runs it and reports the path with U+FFFD in place of the bad bytes: the exit check is
+/// skipped for runc, the no-leftovers check is not.
+#[test]
+fn non_utf8_bundle_path_is_rejected() {
+    use std::os::unix::ffi::OsStrExt;
+    let rt = Runtime::new();
+    let mut b = Bundle::new();
+    let weird = b.path().join(std::ffi::OsStr::from_bytes(b"bundle-\xff"));
+    fs::create_dir(&weird).unwrap();
+    b.set_args(&["true"]);
+    b.config["root"]["path"] = json!(b.rootfs().to_str().unwrap());
+    fs::write(weird.join("config.json"), b.config.to_string()).unwrap();
+    let host = HostSnapshot::take();
+    let id = rt.new_id();
+    let out = std::process::Command::new(rt.path())
+        .arg("--root")
+        .arg(rt.root())
+        .args(["run", "--bundle"])
+        .arg(&weird)
+        .arg(&id)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    if !rt.is_runc() {
+        assert_exit(&out, 1, "run with a non-UTF-8 bundle path");
+    }
+    if rt.is_jinn() {
+        assert_one_error_line(&out, &["bundle", "utf-8"]);
+    }
+    assert_no_leftovers(&rt, &id, &b);
+    host.assert_unchanged();
+}
+
 #[test]
 fn bad_container_ids_are_rejected() {
     let rt = Runtime::new();
