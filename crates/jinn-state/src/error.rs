@@ -118,3 +118,11 @@ fn os_message(e: &io::Error) -> String {
 
 /// Result alias for this crate.
 pub type Result<T, E = StateError> = std::result::Result<T, E>;
+
+impl StateError {
+    /// Whether this is an I/O error with kind `NotFound` (e.g. a missing
+    /// file in [`Container::read_file`]).
+    pub fn is_not_found(&self) -> bool {
+        self.io_kind() == Some(std::io::ErrorKind::NotFound)
+    }
+}

@@ -1,9 +1,14 @@
 //! Store tests, each in its own temporary directory.
 
 use super::*;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use nix::sys::stat::Mode;
 use std::sync::mpsc;
 
 fn store() -> (tempfile::TempDir, Store) {
