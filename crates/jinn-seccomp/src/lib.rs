@@ -42,6 +42,7 @@
 
 mod arch;
 pub mod bpf;
+mod codegen;
 mod compile;
 mod install;
 mod notify;
