@@ -38,8 +38,6 @@ pub fn ensure_protected_binary() -> anyhow::Result<()> {
     if !needs_protection()? {
         return Ok(());
     }
-    let exe = jinn_sys::fd::open(SELF_EXE, OFlag::O_RDONLY)
-        .with_context(|| format!("protect the jinn binary: open {SELF_EXE}"))?;
     let argv = to_cstrings(std::env::args_os());
     let envp = to_cstrings(std::env::vars_os().map(|(k, v)| {
         let mut kv = k;
@@ -47,16 +45,19 @@ pub fn ensure_protected_binary() -> anyhow::Result<()> {
         kv.push(v);
         kv
     }));
-    let bind_err = match readonly_clone(exe.as_fd()) {
+    let bind_err = match jinn_sys::fd::open(SELF_EXE, OFlag::O_PATH).and_then(readonly_clone) {
         Ok(view) => jinn_sys::process::execveat_fd(view.as_fd(), &argv, &envp),
         Err(e) => e,
     };
-    let copy = jinn_sys::fd::sealed_memfd_copy(exe.as_fd(), c"jinn").with_context(|| {
-        format!(
-            "protect the jinn binary: read-only clone failed ({}), and so did a sealed memfd copy",
-            jinn_sys::errno_text(bind_err)
-        )
-    })?;
+    // The copy needs to read the binary (an execute-only binary cannot be copied).
+    let copy = jinn_sys::fd::open(SELF_EXE, OFlag::O_RDONLY)
+        .and_then(|exe| jinn_sys::fd::sealed_memfd_copy(exe.as_fd(), c"jinn"))
+        .with_context(|| {
+            format!(
+                "protect the jinn binary: read-only clone failed ({}), and so did a sealed memfd copy",
+                jinn_sys::errno_text(bind_err)
+            )
+        })?;
     let e = jinn_sys::process::execveat_fd(copy.as_fd(), &argv, &envp);
     anyhow::bail!(
         "protect the jinn binary: execute the sealed memfd copy: {}",
@@ -98,8 +99,8 @@ fn needs_protection() -> anyhow::Result<bool> {
 }
 
 /// A detached, read-only bind mount of the binary `exe` refers to.
-fn readonly_clone(exe: std::os::fd::BorrowedFd<'_>) -> nix::Result<std::os::fd::OwnedFd> {
-    let view = jinn_sys::mount::open_tree_clone(exe, "", false)?;
+fn readonly_clone(exe: std::os::fd::OwnedFd) -> nix::Result<std::os::fd::OwnedFd> {
+    let view = jinn_sys::mount::open_tree_clone(exe.as_fd(), "", false)?;
     jinn_sys::mount::mount_setattr(
         view.as_fd(),
         false,
