@@ -127,6 +127,8 @@ pub struct Case<'a> {
     pub root: PathBuf,
     pub ids: Vec<String>,
     pub pids_to_kill: Vec<i32>,
+    /// Fds the next runtime command gets as 3, 4, … (`--preserve-fds`); taken by `rt`.
+    pub pass_fds: Vec<i32>,
     pub report: &'a mut Report,
     cmd_n: usize,
 }
@@ -160,6 +162,7 @@ impl<'a> Case<'a> {
             root,
             ids: Vec::new(),
             pids_to_kill: Vec::new(),
+            pass_fds: Vec::new(),
             report,
             cmd_n: 0,
         }
@@ -252,6 +255,22 @@ impl<'a> Case<'a> {
             .stdin(Stdio::null())
             .stdout(open(&out_p))
             .stderr(open(&err_p));
+        let pass = std::mem::take(&mut self.pass_fds);
+        if !pass.is_empty() {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only dup2(2) between fork and exec; the sources are
+            // numbered above the targets (the case opens them at 50+).
+            unsafe {
+                cmd.pre_exec(move || {
+                    for (i, &fd) in pass.iter().enumerate() {
+                        if libc::dup2(fd, 3 + i as i32) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    Ok(())
+                });
+            }
+        }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
