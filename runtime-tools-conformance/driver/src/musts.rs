@@ -226,6 +226,23 @@ pub fn cases() -> Vec<(&'static str, CaseFn)> {
         ("userns-join-path", userns_join_path),
         ("userns-additional-gids", userns_additional_gids),
         ("fds-preserve", fds_preserve),
+        ("fds-listen", fds_listen),
+        ("hooks-before-pivot", hooks_before_pivot),
+        ("cgroups-unified", cgroups_unified),
+        ("cgroups-hugetlb", cgroups_hugetlb),
+        ("bad-config-blkio-weight-device-empty", |c, x| {
+            bad_config(
+                c,
+                x,
+                "blockIO.weightDevice: You MUST specify at least one of weight or leafWeight in a given entry",
+                |b| {
+                    b.set(
+                        "/linux/resources/blockIO",
+                        json!({"weightDevice": [{"major": 1, "minor": 3}]}),
+                    )
+                },
+            )
+        }),
         ("bad-id", bad_id),
     ]
 }
@@ -1079,22 +1096,13 @@ fn controller_absent(c: &mut Case, ctx: &Ctx, which: &str) {
     let rule = format!(
         "cgroups: The runtime MUST generate an error when the configuration refers to a cgroup controller that is not present or that cannot be enabled ({what})"
     );
-    let id_cg = format!("/rtc-conformance/absent-{}", std::process::id());
+    // No cgroupsPath: the runtimes' default paths are named after the id,
+    // which `bad_config`'s leftover check looks for.
     bad_config(c, ctx, &rule, move |b| {
-        b.set("/linux/cgroupsPath", json!(id_cg));
         for (k, v) in edit.as_object().unwrap() {
             b.set(&format!("/linux/resources/{k}"), v.clone());
         }
     });
-    for d in crate::harness::cgroup_dirs(&format!("absent-{}", std::process::id())) {
-        let left = d.display().to_string();
-        c.fail(
-            "errors: generating an error MUST leave the state of the environment as if the operation were never attempted (cgroup)",
-            &format!("cgroup left: {left}"),
-        );
-        let _ = fs::remove_dir(&d);
-    }
-    crate::cases::remove_cgroup_parent();
 }
 
 fn intelrdt_no_resctrl(c: &mut Case, ctx: &Ctx) {
@@ -1502,4 +1510,256 @@ fn bad_id(c: &mut Case, ctx: &Ctx) {
         "errors: generating an error MUST leave the state of the environment as if the operation were never attempted (nothing in --root)",
         || format!("--root holds {entries:?}"),
     );
+}
+
+/// runtime-linux.md: "The runtime MAY pass additional file descriptors to the
+/// application to support features such as socket activation": the runtime
+/// itself socket-activated (`LISTEN_FDS=1`, `LISTEN_PID` its pid, fd 3 open).
+fn fds_listen(c: &mut Case, ctx: &Ctx) {
+    use std::os::fd::IntoRawFd;
+    let f = c.dir.join("listen-fd");
+    fs::write(&f, "listen-fd-content\n").unwrap();
+    let fd = fs::File::open(&f).unwrap().into_raw_fd();
+    // SAFETY: F_DUPFD_CLOEXEC on our own fd, to a number above the targets.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 50) };
+    // SAFETY: closing our own fd.
+    unsafe { libc::close(fd) };
+    let b = sh_bundle(
+        c,
+        ctx,
+        "echo listen_env ${LISTEN_FDS:-none} ${LISTEN_PID:-none}; exec /conformance/checker --fds",
+    );
+    b.save(&host_facts(&[]));
+    let id = c.new_id();
+    let out = c.dir.join("container.out");
+    let bp = b.path();
+    c.pass_fds = vec![high];
+    c.listen_fds = Some(1);
+    let o = c.rt(&["create", "--bundle", &bp, &id], Some(&out));
+    // SAFETY: closing our own fd.
+    unsafe { libc::close(high) };
+    if !require_ok(
+        c,
+        &o,
+        "create: This operation MUST create a new container (runtime started with LISTEN_FDS=1)",
+    ) {
+        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+        return;
+    }
+    let o = c.rt(&["start", &id], None);
+    require_ok(
+        c,
+        &o,
+        "start: This operation MUST run the user-specified program",
+    );
+    c.wait_status(&id, "stopped", Duration::from_secs(10));
+    let text = fs::read_to_string(&out).unwrap_or_default();
+    let m = kv(&text);
+    let fds = m.get("fds").cloned().unwrap_or_default();
+    let env = m.get("listen_env").cloned().unwrap_or_default();
+    if fds == "0 1 2" && env == "none none" {
+        c.skip(
+            "file descriptors: The runtime MAY pass additional file descriptors to the application to support features such as socket activation",
+            "the runtime does not pass its LISTEN_FDS on (a MAY)",
+        );
+    } else {
+        c.check(
+            fds == "0 1 2 3"
+                && m.get("fd3").is_some_and(|l| l.ends_with("listen-fd"))
+                && env == "1 1",
+            "file descriptors: The runtime MAY pass additional file descriptors to the application to support features such as socket activation (LISTEN_FDS=1: fd 3 passed, LISTEN_FDS=1 LISTEN_PID=1 in the process)",
+            || format!("container output:\n{text}"),
+        );
+    }
+    let o = c.rt(&["delete", &id], None);
+    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+}
+
+/// config.md: prestart, createRuntime and createContainer hooks are called
+/// "after the runtime environment has been created ... but before the
+/// pivot_root or any equivalent operation has been executed"; poststart
+/// (after the process started) is the control.
+fn hooks_before_pivot(c: &mut Case, ctx: &Ctx) {
+    let dir = c.dir.display().to_string();
+    let mut b = sh_bundle(c, ctx, "exec sleep 600");
+    let bundle = b.path();
+    // Runtime-namespace hooks: the root of the container process (pid from
+    // stdin) as seen from the host; createContainer: whether the host's tree
+    // (the bundle's config.json) is still visible at its host path.
+    let root_of = |name: &str| {
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!(
+            "pid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); stat -L -c %d:%i /proc/$pid/root/ > {dir}/root-{name}"
+        )]})
+    };
+    b.set(
+        "/hooks",
+        json!({
+            "prestart": [root_of("prestart")],
+            "createRuntime": [root_of("createRuntime")],
+            "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", format!(
+                "if [ -e {bundle}/config.json ]; then echo host-tree > {dir}/root-createContainer; else echo pivoted > {dir}/root-createContainer; fi"
+            )]}],
+            "poststart": [root_of("poststart")]
+        }),
+    );
+    let Some((id, _)) = start_sh(c, &b, "hooks") else {
+        return;
+    };
+    let cdir = c.dir.clone();
+    let read = |n: &str| {
+        fs::read_to_string(cdir.join(format!("root-{n}")))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|e| format!("<{e}>"))
+    };
+    let dev_ino = |p: &Path| {
+        fs::metadata(p)
+            .map(|m| format!("{}:{}", m.dev(), m.ino()))
+            .unwrap_or_default()
+    };
+    let (host_root, rootfs) = (dev_ino(Path::new("/")), dev_ino(&b.rootfs()));
+    for kind in ["prestart", "createRuntime"] {
+        let r = read(kind);
+        c.check(
+            r == host_root,
+            &format!("hooks: The {kind} hooks MUST be called ... before the pivot_root or any equivalent operation has been executed (the container process's root is still the host's /)"),
+            || format!("dev:ino of the container process's root seen by the {kind} hook: {r:?}; host / {host_root}, rootfs {rootfs}"),
+        );
+    }
+    let r = read("createContainer");
+    c.check(
+        r == "host-tree",
+        "hooks: The createContainer hooks MUST be called ... before the pivot_root or any equivalent operation has been executed (the host's paths are still visible)",
+        || format!("createContainer hook saw: {r:?}"),
+    );
+    let r = read("poststart");
+    c.check(
+        r == rootfs,
+        "hooks: poststart (after pivot_root, the control): the container process's root is the bundle's rootfs",
+        || format!("dev:ino of the root seen by the poststart hook: {r:?}; rootfs {rootfs}, host / {host_root}"),
+    );
+    kill_delete(c, &id);
+}
+
+/// The cgroup v2 hierarchy this host has (pure v2 at /sys/fs/cgroup, or the
+/// hybrid one at /sys/fs/cgroup/unified), with its controllers.
+fn v2_root() -> Option<(String, String)> {
+    for p in ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
+        if let Ok(c) = fs::read_to_string(format!("{p}/cgroup.controllers")) {
+            return Some((p.to_string(), c));
+        }
+    }
+    None
+}
+
+/// config-linux.md unified: "The OCI runtime MUST ensure that the needed
+/// cgroup controllers are enabled for the cgroup. Configuration unknown to the
+/// runtime MUST still be written to the relevant file." (hugetlb, the one
+/// controller of this host's v2 hierarchy)
+fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
+    let Some((root, ctrls)) = v2_root() else {
+        c.skip("resources.unified", "no cgroup v2 hierarchy on this host");
+        return;
+    };
+    if !ctrls.split_whitespace().any(|x| x == "hugetlb")
+        || !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists()
+    {
+        c.skip(
+            "resources.unified",
+            "no hugetlb controller with 2 MB pages in the cgroup v2 hierarchy",
+        );
+        return;
+    }
+    let mut b = sh_bundle(c, ctx, "exec sleep 600");
+    let id = c.new_id();
+    let cg = format!("/rtc-conformance/{id}");
+    b.set("/linux/cgroupsPath", json!(cg));
+    b.set(
+        "/linux/resources/unified",
+        json!({"hugetlb.2MB.max": "4194304", "hugetlb.2MB.rsvd.max": "6291456"}),
+    );
+    let out = c.dir.join("container.out");
+    let o = create(c, &b, &id, &out);
+    if !require_ok(
+        c,
+        &o,
+        "create: This operation MUST create a new container (unified hugetlb.2MB.max, hugetlb.2MB.rsvd.max)",
+    ) {
+        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+        crate::cases::remove_cgroup_parent();
+        return;
+    }
+    let max = read_trim(&format!("{root}{cg}/hugetlb.2MB.max"));
+    let rsvd = read_trim(&format!("{root}{cg}/hugetlb.2MB.rsvd.max"));
+    let parent = read_trim(&format!("{root}/rtc-conformance/cgroup.subtree_control"));
+    c.check(
+        parent.split_whitespace().any(|x| x == "hugetlb") && max == "4194304",
+        "unified: The OCI runtime MUST ensure that the needed cgroup controllers are enabled for the cgroup (hugetlb in the parent's cgroup.subtree_control, hugetlb.2MB.max written)",
+        || format!("{root}/rtc-conformance/cgroup.subtree_control {parent:?}; hugetlb.2MB.max {max:?}"),
+    );
+    c.check(
+        rsvd == "6291456",
+        "unified: Configuration unknown to the runtime MUST still be written to the relevant file (hugetlb.2MB.rsvd.max)",
+        || format!("hugetlb.2MB.rsvd.max {rsvd:?}"),
+    );
+    kill_delete(c, &id);
+    crate::cases::remove_cgroup_parent();
+}
+
+/// hugepageLimits where hugetlb is only in the cgroup v2 hierarchy: "If a
+/// controller is enabled on the cgroup v2 hierarchy but the configuration is
+/// provided for the cgroup v1 equivalent controller, the runtime MAY attempt a
+/// conversion. If the conversion is not possible the runtime MUST generate an
+/// error." Either the limit shows in the v2 file or create fails.
+fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
+    if !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
+        c.skip(
+            "resources.hugepageLimits",
+            "no 2 MB huge pages on this host",
+        );
+        return;
+    }
+    let v1 = Path::new("/sys/fs/cgroup/hugetlb").exists();
+    let v2 = v2_root().filter(|(_, ctrls)| ctrls.split_whitespace().any(|x| x == "hugetlb"));
+    let mut b = sh_bundle(c, ctx, "exec sleep 600");
+    let id = c.new_id();
+    let cg = format!("/rtc-conformance/{id}");
+    b.set("/linux/cgroupsPath", json!(cg));
+    b.set(
+        "/linux/resources/hugepageLimits",
+        json!([{"pageSize": "2MB", "limit": 4194304}]),
+    );
+    let out = c.dir.join("container.out");
+    let o = create(c, &b, &id, &out);
+    let file = if v1 {
+        format!("/sys/fs/cgroup/hugetlb{cg}/hugetlb.2MB.limit_in_bytes")
+    } else if let Some((root, _)) = &v2 {
+        format!("{root}{cg}/hugetlb.2MB.max")
+    } else {
+        String::new()
+    };
+    if o.ok() {
+        let got = if file.is_empty() {
+            "<no hugetlb controller on this host>".to_string()
+        } else {
+            read_trim(&file)
+        };
+        c.check(
+            got == "4194304",
+            "resources.hugepageLimits: the limit is applied (hugetlb 2MB limit 4 MiB), or, where only the cgroup v2 controller exists and no conversion is possible, the runtime MUST generate an error",
+            || format!("create succeeded; {file}: {got:?}"),
+        );
+        kill_delete(c, &id);
+    } else {
+        c.check(
+            !v1,
+            "resources.hugepageLimits: with a cgroup v1 hugetlb controller the limit can be applied (create must not fail)",
+            || o.describe(),
+        );
+        if !v1 {
+            c.pass("resources.hugepageLimits: hugetlb is only in the cgroup v2 hierarchy: the runtime did not convert and generated an error");
+        }
+        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+    }
+    crate::cases::remove_cgroup_parent();
 }
