@@ -42,7 +42,16 @@ pub fn cases() -> Vec<(&'static str, CaseFn)> {
                 |b| b.set("/annotations", json!({"org.example.n": 1})),
             )
         }),
+        ("bad-config-annotations-not-map", |c, x| {
+            bad_config(
+                c,
+                x,
+                "annotations: Annotations MUST be a key-value map (an array)",
+                |b| b.set("/annotations", json!(["org.example.k=v"])),
+            )
+        }),
         ("annotations-reserved", annotations_reserved),
+        ("capabilities-unknown", capabilities_unknown),
         ("bad-config-hook-timeout-zero", |c, x| {
             bad_config(
                 c,
@@ -1762,4 +1771,38 @@ fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
         no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
     }
     crate::cases::remove_cgroup_parent();
+}
+
+/// config.md capabilities: "Any value which cannot be mapped to a relevant
+/// kernel interface, or cannot be granted otherwise MUST be logged as a
+/// warning by the runtime. Runtimes SHOULD NOT fail if the container
+/// configuration requests capabilities that cannot be granted".
+fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
+    let name = "CAP_CONFORMANCE_NO_SUCH";
+    let mut b = sh_bundle(c, ctx, "exec sleep 600");
+    for set in ["bounding", "effective", "permitted"] {
+        b.push(&format!("/process/capabilities/{set}"), json!(name));
+    }
+    let id = c.new_id();
+    let out = c.dir.join("container.out");
+    let o = create(c, &b, &id, &out);
+    let text = format!("{}{}", o.stdout, o.stderr);
+    c.check(
+        text.contains(name),
+        "process.capabilities: Any value which cannot be mapped to a relevant kernel interface ... MUST be logged as a warning by the runtime (the create output names it)",
+        || format!("create: {}", o.describe()),
+    );
+    if o.ok() {
+        c.pass("process.capabilities: Runtimes SHOULD NOT fail if the container configuration requests capabilities that cannot be granted (create succeeds)");
+        kill_delete(c, &id);
+    } else {
+        c.skip(
+            "process.capabilities: Runtimes SHOULD NOT fail if the container configuration requests capabilities that cannot be granted",
+            &format!(
+                "the runtime refuses it (a SHOULD): {}",
+                o.describe().lines().next().unwrap_or("")
+            ),
+        );
+        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+    }
 }
