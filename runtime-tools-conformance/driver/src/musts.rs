@@ -231,6 +231,8 @@ pub fn cases() -> Vec<(&'static str, CaseFn)> {
             "cgroups-memory-check-before-update",
             memory_check_before_update,
         ),
+        ("cgroups-memory-swap", memory_swap),
+        ("cgroups-blkio-throttle-more", blkio_throttle_more),
         ("config-rootfs-propagation-slave", rootfs_propagation_slave),
         ("userns-join-path", userns_join_path),
         ("userns-additional-gids", userns_additional_gids),
@@ -1805,4 +1807,128 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
         );
         no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
     }
+}
+
+/// The v1 cgroup dir of `ctrl` for the case's cgroupsPath, read back after a
+/// create with `resources`; None (reported) when create fails.
+fn v1_resources(c: &mut Case, ctx: &Ctx, what: &str, resources: Value) -> Option<(String, String)> {
+    let mut b = sh_bundle(c, ctx, "exec sleep 600");
+    let id = c.new_id();
+    let cg = format!("/rtc-conformance/{id}");
+    b.set("/linux/cgroupsPath", json!(cg));
+    for (k, v) in resources.as_object().unwrap() {
+        b.set(&format!("/linux/resources/{k}"), v.clone());
+    }
+    let out = c.dir.join("container.out");
+    let o = create(c, &b, &id, &out);
+    if !require_ok(
+        c,
+        &o,
+        &format!("create: This operation MUST create a new container ({what})"),
+    ) {
+        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+        crate::cases::remove_cgroup_parent();
+        return None;
+    }
+    Some((id, cg))
+}
+
+fn memory_swap(c: &mut Case, ctx: &Ctx) {
+    let m = "/sys/fs/cgroup/memory";
+    if !Path::new(m).join("memory.memsw.limit_in_bytes").exists() {
+        c.skip(
+            "resources.memory.swap",
+            "no cgroup v1 memory.memsw.limit_in_bytes (swap accounting) on this host",
+        );
+        return;
+    }
+    let Some((id, cg)) = v1_resources(
+        c,
+        ctx,
+        "memory limit, swap, kernelTCP",
+        json!({"memory": {"limit": 67108864, "swap": 134217728, "kernelTCP": 16777216}}),
+    ) else {
+        return;
+    };
+    let sw = read_trim(&format!("{m}{cg}/memory.memsw.limit_in_bytes"));
+    c.check(
+        sw == "134217728",
+        "resources.memory.swap: sets limit of memory+Swap usage (memory.memsw.limit_in_bytes)",
+        || format!("memory.memsw.limit_in_bytes {sw:?}"),
+    );
+    let tcp_file = format!("{m}{cg}/memory.kmem.tcp.limit_in_bytes");
+    if Path::new(&tcp_file).exists() {
+        let tcp = read_trim(&tcp_file);
+        c.check(
+            tcp == "16777216",
+            "resources.memory.kernelTCP (NOT RECOMMENDED, still a property: All of the properties configured in config.json except for process MUST be applied): sets hard limit for kernel TCP buffer memory (memory.kmem.tcp.limit_in_bytes)",
+            || format!("memory.kmem.tcp.limit_in_bytes {tcp:?}"),
+        );
+    } else {
+        c.skip(
+            "resources.memory.kernelTCP",
+            "no cgroup v1 memory.kmem.tcp.limit_in_bytes on this host",
+        );
+    }
+    kill_delete(c, &id);
+    crate::cases::remove_cgroup_parent();
+}
+
+fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
+    use std::os::unix::fs::FileTypeExt;
+    let base = "/sys/fs/cgroup/blkio";
+    if !Path::new(base)
+        .join("blkio.throttle.write_bps_device")
+        .exists()
+    {
+        c.skip(
+            "resources.blockIO",
+            "only the cgroup v1 blkio controller is checked so far",
+        );
+        return;
+    }
+    // A block device of this host: the one / is on.
+    let Some((maj, min)) = fs::metadata("/")
+        .ok()
+        .map(|m| (libc::major(m.dev()), libc::minor(m.dev())))
+        .filter(|&(ma, mi)| {
+            fs::read_dir("/dev").ok().is_some_and(|rd| {
+                rd.flatten().any(|e| {
+                    e.metadata().is_ok_and(|m| {
+                        m.file_type().is_block_device() && m.rdev() == libc::makedev(ma, mi)
+                    })
+                })
+            })
+        })
+    else {
+        c.skip(
+            "resources.blockIO",
+            "the root filesystem is not on a block device",
+        );
+        return;
+    };
+    let Some((id, cg)) = v1_resources(
+        c,
+        ctx,
+        "blockIO throttleWriteBpsDevice, throttleReadIOPSDevice",
+        json!({"blockIO": {
+            "throttleWriteBpsDevice": [{"major": maj, "minor": min, "rate": 2097152}],
+            "throttleReadIOPSDevice": [{"major": maj, "minor": min, "rate": 400}]
+        }}),
+    ) else {
+        return;
+    };
+    for (file, rate, rule) in [
+        ("blkio.throttle.write_bps_device", 2097152, "resources.blockIO.throttleWriteBpsDevice: specifies the list of devices which will be bandwidth rate limited"),
+        ("blkio.throttle.read_iops_device", 400, "resources.blockIO.throttleReadIOPSDevice: specifies the list of devices which will be IO rate limited"),
+    ] {
+        let got = read_trim(&format!("{base}{cg}/{file}"));
+        c.check(
+            got.lines().any(|l| l == format!("{maj}:{min} {rate}")),
+            &format!("{rule} ({file})"),
+            || format!("{file}: {got:?}"),
+        );
+    }
+    kill_delete(c, &id);
+    crate::cases::remove_cgroup_parent();
 }
