@@ -359,6 +359,30 @@ fn unified_controller_is_enabled_in_new_parent_levels() {
     );
 }
 
+/// `memory.kernelTCP` (NOT RECOMMENDED, but a property to apply): v1's
+/// `memory.kmem.tcp.limit_in_bytes` (jinn used to ignore it).
+#[test]
+fn memory_kernel_tcp_is_applied_on_v1() {
+    let rt = Runtime::new();
+    if pure_v2() || !Path::new("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes").exists() {
+        eprintln!("skipped: no cgroup v1 memory.kmem.tcp.limit_in_bytes");
+        return;
+    }
+    if rt.is_runc() {
+        eprintln!("skipped: runc 1.1 ignores kernelTCP");
+        return;
+    }
+    let mut bundle = bundle_with(json!({"memory": {"kernelTCP": 16777216}}));
+    bundle.sh("exec sleep 1000");
+    let id = rt.new_id();
+    run_detached(&rt, &bundle, &id);
+    assert_eq!(
+        cg_read(&id, "memory", "memory.kmem.tcp.limit_in_bytes"),
+        "16777216"
+    );
+    delete_and_check(&rt, &id, &bundle);
+}
+
 // ---------------------------------------------------------------------------
 // Limits that bite
 // ---------------------------------------------------------------------------
