@@ -233,6 +233,7 @@ pub fn cases() -> Vec<(&'static str, CaseFn)> {
         ),
         ("cgroups-memory-swap", memory_swap),
         ("cgroups-blkio-throttle-more", blkio_throttle_more),
+        ("cgroups-blkio-weight", blkio_weight),
         ("config-rootfs-propagation-slave", rootfs_propagation_slave),
         ("userns-join-path", userns_join_path),
         ("userns-additional-gids", userns_additional_gids),
@@ -1927,6 +1928,47 @@ fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
             got.lines().any(|l| l == format!("{maj}:{min} {rate}")),
             &format!("{rule} ({file})"),
             || format!("{file}: {got:?}"),
+        );
+    }
+    kill_delete(c, &id);
+    crate::cases::remove_cgroup_parent();
+}
+
+/// blockIO.weight: v1 `blkio.weight` (CFQ) or `blkio.bfq.weight` (BFQ, the
+/// only one on this kind of kernel).
+fn blkio_weight(c: &mut Case, ctx: &Ctx) {
+    let base = "/sys/fs/cgroup/blkio";
+    if !Path::new(base).join("cgroup.procs").exists() {
+        c.skip(
+            "resources.blockIO.weight",
+            "only the cgroup v1 blkio controller is checked so far",
+        );
+        return;
+    }
+    let Some((id, cg)) = v1_resources(
+        c,
+        ctx,
+        "blockIO weight",
+        json!({"blockIO": {"weight": 500}}),
+    ) else {
+        return;
+    };
+    let files: Vec<String> = ["blkio.weight", "blkio.bfq.weight"]
+        .iter()
+        .map(|f| format!("{base}{cg}/{f}"))
+        .filter(|p| Path::new(p).exists())
+        .collect();
+    if files.is_empty() {
+        c.skip(
+            "resources.blockIO.weight",
+            "neither blkio.weight nor blkio.bfq.weight in the container's blkio cgroup",
+        );
+    } else {
+        let got: Vec<String> = files.iter().map(|f| read_trim(f)).collect();
+        c.check(
+            got.iter().any(|g| g == "500" || g == "default 500"),
+            "resources.blockIO.weight: specifies per-cgroup weight (blkio.weight or blkio.bfq.weight)",
+            || format!("{files:?}: {got:?}"),
         );
     }
     kill_delete(c, &id);
