@@ -205,15 +205,19 @@ impl Cgroup {
     }
 
     /// Create every directory (`mkdir -p`). On v1 `cpuset`, empty
-    /// `cpuset.cpus`/`cpuset.mems` are copied from the parent level; on pure
-    /// v2, the parents' available controllers are enabled for their children.
+    /// `cpuset.cpus`/`cpuset.mems` are copied from the parent level; in the
+    /// cgroup2 tree (pure v2 or hybrid), the parents' available controllers are
+    /// enabled for their children.
     pub fn create(&self) -> Result<()> {
         for dir in &self.dirs {
             self.mkdir_levels(dir)?;
             if !dir.is_unified() && dir.has_controller("cpuset") {
                 cpuset::init_v1_levels(dir)?;
             }
-            if dir.is_unified() && self.layout == Layout::V2 {
+            // config-linux.md unified: "The OCI runtime MUST ensure that the needed
+            // cgroup controllers are enabled for the cgroup", on a hybrid host's
+            // cgroup2 tree too (its controllers are the ones not bound to v1).
+            if dir.is_unified() {
                 enable_v2_controllers(dir)?;
             }
         }

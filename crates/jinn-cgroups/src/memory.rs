@@ -1,8 +1,10 @@
 //! `linux.resources.memory`: v1 `memory.limit_in_bytes`,
 //! `memory.memsw.limit_in_bytes`, `memory.soft_limit_in_bytes`,
 //! `memory.swappiness`, `memory.oom_control`; v2 `memory.max`,
-//! `memory.swap.max`, `memory.low`. `kernel`/`kernelTCP` are accepted and
-//! ignored (as runc 1.1); `checkBeforeUpdate` refuses a limit below the usage.
+//! `memory.swap.max`, `memory.low`. `kernelTCP` is v1's
+//! `memory.kmem.tcp.limit_in_bytes` (no v2 equivalent: ignored there with a
+//! warning); `kernel` (gone from the spec, refused by recent kernels) is
+//! ignored; `checkBeforeUpdate` refuses a limit below the usage.
 
 use std::path::Path;
 
@@ -18,6 +20,7 @@ const RESERVATION: &str = "linux.resources.memory.reservation";
 const SWAPPINESS: &str = "linux.resources.memory.swappiness";
 const OOM: &str = "linux.resources.memory.disableOOMKiller";
 const HIERARCHY: &str = "linux.resources.memory.useHierarchy";
+const KERNEL_TCP: &str = "linux.resources.memory.kernelTCP";
 
 pub(crate) fn apply(cg: &Cgroup, memory: &LinuxMemory) -> Result<()> {
     // 0 means "not set", as in runc; -1 means unlimited.
@@ -44,8 +47,12 @@ pub(crate) fn apply(cg: &Cgroup, memory: &LinuxMemory) -> Result<()> {
     if memory.kernel().is_some() {
         tracing::warn!("linux.resources.memory.kernel is deprecated and ignored");
     }
-    if memory.kernel_tcp().is_some() {
-        tracing::debug!("linux.resources.memory.kernelTCP is ignored");
+    let kernel_tcp = memory.kernel_tcp();
+    if let Some(v) = kernel_tcp.filter(|v| *v < -1) {
+        return Err(CgroupError::InvalidResource {
+            field: KERNEL_TCP,
+            reason: format!("{v} is neither -1 (unlimited) nor a byte count"),
+        });
     }
     let oom_disable = memory.disable_oom_killer();
     let hierarchy = memory.use_hierarchy() == Some(true);
@@ -56,6 +63,7 @@ pub(crate) fn apply(cg: &Cgroup, memory: &LinuxMemory) -> Result<()> {
         (SWAPPINESS, swappiness.is_some()),
         (OOM, oom_disable.is_some()),
         (HIERARCHY, hierarchy),
+        (KERNEL_TCP, kernel_tcp.is_some()),
     ]
     .into_iter()
     .find_map(|(field, set)| set.then_some(field));
@@ -100,6 +108,14 @@ pub(crate) fn apply(cg: &Cgroup, memory: &LinuxMemory) -> Result<()> {
             if hierarchy {
                 fs::write_field(dir, "memory.use_hierarchy", "1", HIERARCHY)?;
             }
+            if let Some(v) = kernel_tcp {
+                fs::write_field(
+                    dir,
+                    "memory.kmem.tcp.limit_in_bytes",
+                    &v.to_string(),
+                    KERNEL_TCP,
+                )?;
+            }
             Ok(())
         }
         Target::V2(dir) => {
@@ -108,6 +124,9 @@ pub(crate) fn apply(cg: &Cgroup, memory: &LinuxMemory) -> Result<()> {
             }
             if oom_disable == Some(true) {
                 tracing::warn!("{OOM} has no cgroup v2 equivalent; ignored");
+            }
+            if kernel_tcp.is_some() {
+                tracing::warn!("{KERNEL_TCP} has no cgroup v2 equivalent; ignored");
             }
             if limit != 0 || swap != 0 {
                 apply_v2(dir, limit, swap)?;

@@ -7,8 +7,9 @@
 //! `async`, `dirsync`, `mand`, `nomand`, `lazytime`, `nolazytime`) go into `data`: fsconfig
 //! and mount(2) both accept them there for a new filesystem (on a bind mount data has no
 //! effect, as in the kernel a bind only changes per-mount flags).
-//! Options runc accepts that change nothing (`defaults`, `remount`, `loud`, `silent`) are
-//! dropped. Everything else (`mode=755`, `size=65536k`, `newinstance`, `gid=5`, `acl`, …) is
+//! `remount` makes the entry change the mount already at its destination instead of
+//! mounting something new. Options runc accepts that change nothing (`defaults`, `loud`,
+//! `silent`) are dropped. Everything else (`mode=755`, `size=65536k`, `newinstance`, `gid=5`, `acl`, …) is
 //! filesystem data.
 
 use crate::plan::{
@@ -33,6 +34,8 @@ pub struct MountOptions {
     pub idmap: Option<bool>,
     /// `tmpcopyup` was given.
     pub tmpcopyup: bool,
+    /// `remount` was given: change the mount already at the destination.
+    pub remount: bool,
 }
 
 /// Set/clear bookkeeping of one attribute set (per-mount or recursive).
@@ -148,10 +151,11 @@ pub fn parse_options<S: AsRef<str>>(options: &[S]) -> MountOptions {
             "idmap" => out.idmap = Some(false),
             "ridmap" => out.idmap = Some(true),
             "tmpcopyup" => out.tmpcopyup = true,
+            "remount" => out.remount = true,
             // iversion/noiversion are superblock flags mount(2) takes and most
             // filesystems ignore (those that care keep i_version on anyway); fsconfig has
             // no key for them: accepted, as runc does.
-            "defaults" | "remount" | "loud" | "silent" | "iversion" | "noiversion" => {}
+            "defaults" | "loud" | "silent" | "iversion" | "noiversion" => {}
             _ => {
                 if let Some(p) = propagation(option) {
                     out.propagation = Some(p);

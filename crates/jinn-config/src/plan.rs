@@ -259,6 +259,10 @@ pub struct MountPlan {
     pub gid_mappings: Vec<IdMapping>,
     /// `idmap` or `ridmap` was given (ridmap: recursive).
     pub idmap: Option<bool>,
+    /// `remount`: the entry changes the attributes (and filesystem options) of the mount
+    /// already at `destination` instead of mounting something new there.
+    #[serde(default)]
+    pub remount: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

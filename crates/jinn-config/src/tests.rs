@@ -884,7 +884,8 @@ fn mount_option_propagation_bind_idmap_and_data() {
             recursive: true
         })
     );
-    // runc's no-op options vanish; superblock flags and fs options are data.
+    // runc's no-op options vanish, remount is kept aside; superblock flags and fs options
+    // are data.
     let o = options(&[
         "defaults",
         "remount",
@@ -901,6 +902,8 @@ fn mount_option_propagation_bind_idmap_and_data() {
         "rsize=8192",
     ]);
     assert!(o.tmpcopyup);
+    assert!(o.remount, "remount changes the mount at the destination");
+    assert!(!options(&["ro"]).remount);
     assert_eq!(
         o.data,
         [

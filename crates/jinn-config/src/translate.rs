@@ -268,6 +268,7 @@ fn translate_mount(
         uid_mappings,
         gid_mappings,
         idmap,
+        remount: options.remount,
     })
 }
 

@@ -530,6 +530,33 @@ fn validate_linux(spec: &Spec) -> Result<(), ConfigError> {
         }
     }
     if let Some(resources) = linux.resources() {
+        // config-linux.md: "You MUST specify at least one of weight or leafWeight in a
+        // given entry" (blockIO.weightDevice), "at least one of the hcaHandles or
+        // hcaObjects" (rdma).
+        let weight_devices = resources
+            .block_io()
+            .as_ref()
+            .and_then(|b| b.weight_device().clone());
+        for (i, d) in weight_devices.iter().flatten().enumerate() {
+            if d.weight().is_none() && d.leaf_weight().is_none() {
+                return Err(ConfigError::invalid(
+                    format!("linux.resources.blockIO.weightDevice[{i}]"),
+                    "needs weight or leafWeight",
+                ));
+            }
+        }
+        let rdma = resources.rdma().clone().unwrap_or_default();
+        let mut devices: Vec<&String> = rdma.keys().collect();
+        devices.sort();
+        for dev in devices {
+            let r = &rdma[dev];
+            if r.hca_handles().is_none() && r.hca_objects().is_none() {
+                return Err(ConfigError::invalid(
+                    format!("linux.resources.rdma.{dev}"),
+                    "needs hcaHandles or hcaObjects",
+                ));
+            }
+        }
         for (i, limit) in resources.hugepage_limits().iter().flatten().enumerate() {
             if !valid_page_size(limit.page_size()) {
                 return Err(ConfigError::invalid(

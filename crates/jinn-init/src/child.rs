@@ -269,6 +269,11 @@ fn join_namespaces(plan: &Plan) -> Result<(), StepError> {
             continue;
         }
         if let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) {
+            if kind == NamespaceKind::User && same_namespace(path, "user") {
+                // Already in it: spawn cloned the init from inside (see
+                // `clone_in_user_namespace`), and setns into one's own user namespace fails.
+                continue;
+            }
             let fd = fsutil::open_host(path, nix::fcntl::OFlag::O_RDONLY)
                 .at("open namespace", path.display())?;
             fds.push((kind, path, fd));
@@ -282,6 +287,14 @@ fn join_namespaces(plan: &Plan) -> Result<(), StepError> {
         .at("join namespace", path.display())?;
     }
     Ok(())
+}
+
+/// Whether the namespace file `path` is the process's own namespace of that kind.
+fn same_namespace(path: &Path, proc_name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let own = Path::new("/proc/self/ns").join(proc_name);
+    id(path).is_some() && id(path) == id(&own)
 }
 
 /// runc's rule: /dev is set up unless the config bind-mounts it.

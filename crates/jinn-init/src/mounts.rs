@@ -6,8 +6,8 @@ use std::path::Path;
 
 use jinn_config::{MountKind, MountPlan, Propagation};
 use jinn_sys::mount::{
-    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, mount_setattr,
-    move_mount, open_tree_clone, MountAttr, MOUNT_ATTR_RDONLY,
+    fsconfig_create, fsconfig_reconfigure, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen,
+    fspick, mount_setattr, move_mount, open_tree_clone, MountAttr, MOUNT_ATTR_RDONLY,
 };
 use nix::sys::stat::Mode;
 
@@ -24,6 +24,9 @@ pub(crate) fn mount_entry(
     premade: Option<&OwnedFd>,
 ) -> Result<(), StepError> {
     let dest = m.destination.display();
+    if m.remount {
+        return remount(root, m);
+    }
     match &m.kind {
         MountKind::Bind { source, recursive } => {
             let is_dir = std::fs::metadata(source)
@@ -67,6 +70,26 @@ pub(crate) fn mount_entry(
             propagate(&mnt, m.propagation).at("set propagation of", &dest)
         }
     }
+}
+
+/// `remount`: the mount already at the destination gets the entry's attributes and
+/// propagation, and its superblock the entry's filesystem options.
+fn remount(root: BorrowedFd<'_>, m: &MountPlan) -> Result<(), StepError> {
+    let dest = m.destination.display();
+    let target = crate::fsutil::open_path(root, &m.destination).at("open remount target", &dest)?;
+    if !m.data.is_empty() {
+        let fs = fspick(target.as_fd()).at("open the filesystem to remount at", &dest)?;
+        for opt in &m.data {
+            match opt.split_once('=') {
+                Some((k, v)) => fsconfig_set_string(fs.as_fd(), k, v),
+                None => fsconfig_set_flag(fs.as_fd(), opt),
+            }
+            .at("set remount option", format!("{opt} of {dest}"))?;
+        }
+        fsconfig_reconfigure(fs.as_fd()).at("remount", &dest)?;
+    }
+    set_attrs(&target, m).at("set mount attributes of", &dest)?;
+    propagate(&target, m.propagation).at("set propagation of", &dest)
 }
 
 /// A recursive bind of the host's /sys with the mount's attributes on every submount.

@@ -29,7 +29,11 @@ pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, StepError> {
         .filter(|p| p.kind != PropagationKind::Unbindable)
         .map(|p| {
             let mut f = MsFlags::from_bits_retain(p.kind.ms_flag() as libc::c_ulong);
-            if p.recursive {
+            // private and slave go over the whole tree here: a submount left shared (a
+            // shared mount holding the bundle) would carry the container's mounts to
+            // the host and make pivot_root fail. The root itself gets exactly the
+            // configured propagation after the switch (finish_root).
+            if p.recursive || matches!(p.kind, PropagationKind::Private | PropagationKind::Slave) {
                 f |= MsFlags::MS_REC;
             }
             f

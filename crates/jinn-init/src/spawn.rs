@@ -128,9 +128,20 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         cgroup: opts.cgroup_dir,
         pidfd: true,
     };
-    // SAFETY: jinn is single-threaded (no runtime threads are ever started), so the
-    // child's copy of the address space is consistent.
-    match unsafe { clone3(&req) }.map_err(InitError::Clone)? {
+    // A user namespace joined by path must own the namespaces made for the init, or the
+    // init has no privilege over them (mounts fail with EPERM): they are made by a
+    // process already in it.
+    let joined_user = plan
+        .namespace(NamespaceKind::User)
+        .and_then(|n| n.path.as_ref())
+        .filter(|_| flags != 0);
+    let cloned = match joined_user {
+        Some(path) => clone_in_user_namespace(path, &req)?,
+        // SAFETY: jinn is single-threaded (no runtime threads are ever started), so the
+        // child's copy of the address space is consistent.
+        None => unsafe { clone3(&req) }.map_err(InitError::Clone)?,
+    };
+    match cloned {
         Cloned::Child => {
             drop(parent_end);
             crate::child::main(
@@ -203,6 +214,96 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                     }
                 }
             }
+        }
+    }
+}
+
+/// `clone3(req)` from inside the user namespace at `path`: an intermediate process joins
+/// it and clones the init with `CLONE_PARENT` (so the init is jinn's child, as without a
+/// joined user namespace), sends its pid back and exits. The init returns `Child`, jinn
+/// `Parent` (with a pidfd opened on the pid: an unreaped child of jinn cannot be reused).
+fn clone_in_user_namespace(
+    path: &std::path::Path,
+    req: &CloneRequest<'_>,
+) -> Result<Cloned, InitError> {
+    use std::io::{Read, Write};
+    let userns = File::open(path).map_err(|e| InitError::Path {
+        what: "open namespace",
+        path: path.to_path_buf(),
+        source: io_errno(e),
+    })?;
+    let (rd, wr) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|source| InitError::Sys {
+            what: "pipe",
+            source,
+        })?;
+    let first = CloneRequest {
+        flags: 0,
+        cgroup: None,
+        pidfd: false,
+    };
+    // SAFETY: jinn is single-threaded (see `spawn`).
+    match unsafe { clone3(&first) }.map_err(InitError::Clone)? {
+        Cloned::Child => {
+            drop(rd);
+            let res = nix::sched::setns(
+                &userns,
+                nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWUSER),
+            )
+            .and_then(|()| {
+                let inner = CloneRequest {
+                    flags: req.flags | libc::CLONE_PARENT as u64,
+                    cgroup: req.cgroup,
+                    pidfd: false,
+                };
+                // SAFETY: the intermediate is single-threaded too.
+                unsafe { clone3(&inner) }
+            });
+            let msg: i32 = match res {
+                Ok(Cloned::Child) => return Ok(Cloned::Child),
+                Ok(Cloned::Parent { child, .. }) => child.as_raw(),
+                Err(e) => -(e as i32),
+            };
+            let _ = File::from(wr).write_all(&msg.to_ne_bytes());
+            // SAFETY: the intermediate leaves without running jinn's exit paths.
+            unsafe { libc::_exit(0) }
+        }
+        Cloned::Parent { child: mid, .. } => {
+            drop(wr);
+            let mut buf = [0u8; 4];
+            let read = File::from(rd).read_exact(&mut buf);
+            let _ = waitpid(mid, None);
+            let msg = i32::from_ne_bytes(buf);
+            if read.is_err() || msg == 0 {
+                return Err(InitError::Sys {
+                    what: "clone the init in the joined user namespace",
+                    source: nix::errno::Errno::EIO,
+                });
+            }
+            if msg < 0 {
+                return Err(InitError::Path {
+                    what: "clone the init in the user namespace",
+                    path: path.to_path_buf(),
+                    source: nix::errno::Errno::from_raw(-msg),
+                });
+            }
+            let child = Pid::from_raw(msg);
+            let pidfd = if req.pidfd {
+                match jinn_sys::pidfd::open(msg) {
+                    Ok(fd) => Some(fd),
+                    Err(source) => {
+                        let _ = kill(child, Signal::SIGKILL);
+                        let _ = waitpid(child, None);
+                        return Err(InitError::Sys {
+                            what: "pidfd_open of the init",
+                            source,
+                        });
+                    }
+                }
+            } else {
+                None
+            };
+            Ok(Cloned::Parent { child, pidfd })
         }
     }
 }

@@ -69,9 +69,15 @@ pub unsafe fn clone3(req: &CloneRequest<'_>) -> nix::Result<Cloned> {
         return Err(Errno::EDEADLK);
     }
     let mut pidfd: libc::c_int = -1;
+    // With CLONE_PARENT the child inherits the caller's exit signal: clone3 wants 0 then.
+    let exit_signal = if req.flags & libc::CLONE_PARENT as u64 != 0 {
+        0
+    } else {
+        libc::SIGCHLD as u64
+    };
     let mut args = CloneArgs {
         flags: req.flags,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal,
         ..Default::default()
     };
     if let Some(cg) = req.cgroup {

@@ -58,6 +58,25 @@ pub fn fsconfig_create(fs: BorrowedFd<'_>) -> nix::Result<()> {
     fsconfig(fs, libc::FSCONFIG_CMD_CREATE, None, None)
 }
 
+/// `fspick(fd, "", FSPICK_EMPTY_PATH)`: a filesystem context for reconfiguring the
+/// superblock of the mount `fd` refers to.
+pub fn fspick(fd: BorrowedFd<'_>) -> nix::Result<OwnedFd> {
+    // SAFETY: an empty, NUL-terminated path and plain integer arguments.
+    owned(unsafe {
+        libc::syscall(
+            libc::SYS_fspick,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::FSPICK_CLOEXEC | libc::FSPICK_EMPTY_PATH,
+        )
+    })
+}
+
+/// `fsconfig(FSCONFIG_CMD_RECONFIGURE)`: apply the options set on a picked context.
+pub fn fsconfig_reconfigure(fs: BorrowedFd<'_>) -> nix::Result<()> {
+    fsconfig(fs, libc::FSCONFIG_CMD_RECONFIGURE, None, None)
+}
+
 /// `fsmount(fs, FSMOUNT_CLOEXEC, attrs)`: a detached mount of the created superblock.
 pub fn fsmount(fs: BorrowedFd<'_>, attrs: u64) -> nix::Result<OwnedFd> {
     // SAFETY: plain integer arguments.

@@ -331,3 +331,25 @@ fn systemd_cgroup_driver_is_refused_clearly() {
     assert_one_error_line(&out, &["--systemd-cgroup"]);
     assert_no_leftovers(&rt, &id, &b);
 }
+
+/// config-linux.md: "You MUST specify at least one of weight or leafWeight in a given
+/// entry" (blockIO.weightDevice) and "at least one of the hcaHandles or hcaObjects"
+/// (rdma). runc 1.1 accepts both.
+#[test]
+fn blkio_weight_device_without_a_weight_is_rejected() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/linux/resources/blockIO",
+        json!({"weightDevice": [{"major": 1, "minor": 3}]}),
+    );
+    expect_rejected(&rt, &mut b, "linux.resources.blockIO.weightDevice[0]", true);
+}
+
+#[test]
+fn rdma_entry_without_a_limit_is_rejected() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/rdma", json!({"mlx4_0": {}}));
+    expect_rejected(&rt, &mut b, "linux.resources.rdma.mlx4_0", true);
+}

@@ -312,6 +312,77 @@ fn unified_key_is_written_to_the_cgroup2_directory() {
     delete_and_check(&rt, &id, &bundle);
 }
 
+/// A unified key of a controller the cgroup2 tree has (hugetlb on a hybrid host whose
+/// v1 hierarchies leave it to v2) works below a new intermediate level: config-linux.md
+/// "The OCI runtime MUST ensure that the needed cgroup controllers are enabled for the
+/// cgroup" (jinn used to enable them on pure v2 only).
+#[test]
+fn unified_controller_is_enabled_in_new_parent_levels() {
+    let rt = Runtime::new();
+    let root = if pure_v2() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/unified"
+    };
+    let controllers =
+        std::fs::read_to_string(format!("{root}/cgroup.controllers")).unwrap_or_default();
+    if !controllers.split_whitespace().any(|c| c == "hugetlb")
+        || !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists()
+    {
+        eprintln!("skipped: no hugetlb controller with 2 MB pages in the cgroup2 tree");
+        return;
+    }
+    if rt.is_runc() && !pure_v2() {
+        eprintln!("skipped: runc 1.1 refuses unified on a hybrid host");
+        return;
+    }
+    let id = rt.new_id();
+    let parent = format!("jinn-test-parent-{id}");
+    let mut bundle = bundle_with(json!({"unified": {"hugetlb.2MB.max": "4194304"}}));
+    bundle.set("/linux/cgroupsPath", json!(format!("/{parent}/{id}")));
+    bundle.sh("exec sleep 1000");
+    run_detached(&rt, &bundle, &id);
+    let max = std::fs::read_to_string(format!("{root}/{parent}/{id}/hugetlb.2MB.max"));
+    let subtree = std::fs::read_to_string(format!("{root}/{parent}/cgroup.subtree_control"));
+    delete_and_check(&rt, &id, &bundle);
+    for hierarchy in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(hierarchy.path().join(&parent));
+    }
+    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&parent));
+    assert_eq!(max.unwrap_or_default().trim(), "4194304");
+    assert!(
+        subtree
+            .unwrap_or_default()
+            .split_whitespace()
+            .any(|c| c == "hugetlb"),
+        "hugetlb enabled in the new parent level"
+    );
+}
+
+/// `memory.kernelTCP` (NOT RECOMMENDED, but a property to apply): v1's
+/// `memory.kmem.tcp.limit_in_bytes` (jinn used to ignore it).
+#[test]
+fn memory_kernel_tcp_is_applied_on_v1() {
+    let rt = Runtime::new();
+    if pure_v2() || !Path::new("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes").exists() {
+        eprintln!("skipped: no cgroup v1 memory.kmem.tcp.limit_in_bytes");
+        return;
+    }
+    if rt.is_runc() {
+        eprintln!("skipped: runc 1.1 ignores kernelTCP");
+        return;
+    }
+    let mut bundle = bundle_with(json!({"memory": {"kernelTCP": 16777216}}));
+    bundle.sh("exec sleep 1000");
+    let id = rt.new_id();
+    run_detached(&rt, &bundle, &id);
+    assert_eq!(
+        cg_read(&id, "memory", "memory.kmem.tcp.limit_in_bytes"),
+        "16777216"
+    );
+    delete_and_check(&rt, &id, &bundle);
+}
+
 // ---------------------------------------------------------------------------
 // Limits that bite
 // ---------------------------------------------------------------------------

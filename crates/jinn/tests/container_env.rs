@@ -475,6 +475,75 @@ fn rootfs_propagation_shared() {
 }
 
 #[test]
+fn rootfs_propagation_slave_under_a_shared_mount() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new();
+    let dir = b.path_str().to_string();
+    // The bundle on a shared mount (a bind of itself, made shared), so that the root
+    // has a master to be a slave of; a submount left shared used to carry the
+    // container's mounts to the host (and pivot_root failed).
+    let sh = |script: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", script, "sh", &dir])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    struct Unmount<'a>(&'a dyn Fn(&str) -> bool);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            (self.0)("umount -l \"$1\"");
+        }
+    }
+    assert!(sh(
+        "mount --bind \"$1\" \"$1\" && mount --make-shared \"$1\""
+    ));
+    let _unmount = Unmount(&sh);
+    b.set("/linux/rootfsPropagation", "slave".into());
+    b.sh("cat /proc/self/mountinfo");
+    b.save();
+    let id = rt.new_id();
+    let out = rt.run(&b, &id);
+    assert_success(
+        &out,
+        "run with rootfsPropagation slave under a shared mount",
+    );
+    let m = parse_mountinfo(&stdout(&out));
+    let root = mount_at(&m, "/");
+    // runc 1.1 makes the rootfs parent private: its root is private.
+    if !rt.is_runc() {
+        assert!(root.is_slave() && !root.is_shared(), "{root:?}");
+    }
+    let host = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let below = format!("{dir}/");
+    let leaked: Vec<&str> = host.lines().filter(|l| l.contains(&below)).collect();
+    assert!(
+        leaked.is_empty(),
+        "container mounts on the host: {leaked:#?}"
+    );
+}
+
+#[test]
+fn remount_changes_the_mount_already_at_the_destination() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new();
+    b.add_mount("/mnt/rm", "tmpfs", "tmpfs", &["size=1m"]);
+    b.add_mount(
+        "/mnt/rm",
+        "tmpfs",
+        "tmpfs",
+        &["remount", "ro", "nosuid", "size=2m"],
+    );
+    let m = container_mounts(&rt, &mut b);
+    let at: Vec<&MountInfo> = m.iter().filter(|x| x.mount_point == "/mnt/rm").collect();
+    assert_eq!(at.len(), 1, "one mount at /mnt/rm: {at:#?}");
+    assert!(
+        at[0].has("ro") && at[0].has("nosuid") && at[0].has_super("size=2048k"),
+        "{:?}",
+        at[0]
+    );
+}
+
+#[test]
 fn default_devices_exist_with_their_numbers() {
     let rt = Runtime::new();
     let mut b = Bundle::new();

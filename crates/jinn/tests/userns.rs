@@ -231,3 +231,73 @@ fn rro_makes_submounts_read_only_too() {
     drop(sub);
     assert_no_leftovers(&rt, &id, &b);
 }
+
+/// A `sleep` in a user namespace of its own with 0→HOST_ID maps (65536), written from
+/// here; killed on drop.
+struct UsernsHolder(std::process::Child);
+
+impl UsernsHolder {
+    fn new() -> UsernsHolder {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("600");
+        // SAFETY: unshare(2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::unshare(libc::CLONE_NEWUSER) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let holder = UsernsHolder(cmd.spawn().expect("spawn the user namespace holder"));
+        let pid = holder.0.id();
+        let own = std::fs::read_link("/proc/self/ns/user").unwrap();
+        let start = std::time::Instant::now();
+        while std::fs::read_link(format!("/proc/{pid}/ns/user")).ok() == Some(own.clone()) {
+            assert!(start.elapsed().as_secs() < 5, "the holder never unshared");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for f in ["uid_map", "gid_map"] {
+            std::fs::write(format!("/proc/{pid}/{f}"), format!("0 {HOST_ID} 65536\n")).unwrap();
+        }
+        holder
+    }
+}
+
+impl Drop for UsernsHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_user_namespace_joined_by_path_owns_the_new_namespaces() {
+    let rt = Runtime::new();
+    let holder = UsernsHolder::new();
+    let ns = format!("/proc/{}/ns/user", holder.0.id());
+    let mut b = Bundle::new();
+    // No mappings: they are the joined namespace's.
+    b.push("/linux/namespaces", json!({"type": "user", "path": ns}));
+    b.set_readonly_root(false);
+    b.sh("id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; touch /tmp/made-inside");
+    b.save();
+    let id = rt.new_id();
+    let out = rt.run(&b, &id);
+    // runc 1.1 wants uidMappings even for a joined user namespace.
+    if rt.is_runc() {
+        return;
+    }
+    assert_success(&out, "run in a user namespace joined by path");
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"0"), "root inside: {text}");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", &HOST_ID.to_string(), "65536"]);
+    let want = std::fs::read_link(&ns).unwrap();
+    assert_eq!(lines[2], want.to_str().unwrap(), "the joined namespace");
+    let made = std::fs::metadata(b.rootfs().join("tmp/made-inside")).unwrap();
+    assert_eq!((made.uid(), made.gid()), (HOST_ID, HOST_ID));
+    assert_no_leftovers(&rt, &id, &b);
+}

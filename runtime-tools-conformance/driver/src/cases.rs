@@ -53,6 +53,7 @@ pub fn all() -> Vec<(&'static str, CaseFn)> {
         }),
     ];
     v.extend(crate::more::cases());
+    v.extend(crate::musts::cases());
     v
 }
 
@@ -546,7 +547,7 @@ fn duplicate_id(c: &mut Case, ctx: &Ctx) {
 }
 
 /// A config the runtime must refuse: create fails and leaves nothing.
-fn bad_config(c: &mut Case, ctx: &Ctx, what: &str, edit: impl FnOnce(&mut Bundle)) {
+pub(crate) fn bad_config(c: &mut Case, ctx: &Ctx, what: &str, edit: impl FnOnce(&mut Bundle)) {
     let mut b = new_bundle(c, ctx);
     b.sh("touch /tmp/started; exec sleep 600");
     edit(&mut b);

@@ -127,6 +127,11 @@ pub struct Case<'a> {
     pub root: PathBuf,
     pub ids: Vec<String>,
     pub pids_to_kill: Vec<i32>,
+    /// Fds the next runtime command gets as 3, 4, … (`--preserve-fds`); taken by `rt`.
+    pub pass_fds: Vec<i32>,
+    /// Run the next runtime command with `LISTEN_FDS=N LISTEN_PID=<its pid>` (systemd
+    /// socket activation of the runtime); taken by `rt`.
+    pub listen_fds: Option<usize>,
     pub report: &'a mut Report,
     cmd_n: usize,
 }
@@ -160,6 +165,8 @@ impl<'a> Case<'a> {
             root,
             ids: Vec::new(),
             pids_to_kill: Vec::new(),
+            pass_fds: Vec::new(),
+            listen_fds: None,
             report,
             cmd_n: 0,
         }
@@ -235,7 +242,26 @@ impl<'a> Case<'a> {
         let before_out = fs::metadata(&out_p).map(|m| m.len()).unwrap_or(0) as usize;
         let mut full: Vec<String> = vec!["--root".into(), self.root.to_string_lossy().into_owned()];
         full.extend(args.iter().map(|s| s.to_string()));
-        let mut cmd = if self.rt.crun_hybrid_workaround {
+        let listen = self.listen_fds.take();
+        let mut cmd = if let Some(n) = listen {
+            // The pid stays through `exec` (and `unshare -m`, which does not fork).
+            let mut c = Command::new("sh");
+            c.args([
+                "-c",
+                &format!("LISTEN_FDS={n} LISTEN_PID=$$ exec \"$0\" \"$@\""),
+            ]);
+            if self.rt.crun_hybrid_workaround {
+                c.args([
+                    "unshare",
+                    "-m",
+                    "sh",
+                    "-c",
+                    "mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers && exec \"$0\" \"$@\"",
+                ]);
+            }
+            c.arg(&self.rt.path);
+            c
+        } else if self.rt.crun_hybrid_workaround {
             let mut c = Command::new("unshare");
             c.args([
                 "-m",
@@ -252,6 +278,22 @@ impl<'a> Case<'a> {
             .stdin(Stdio::null())
             .stdout(open(&out_p))
             .stderr(open(&err_p));
+        let pass = std::mem::take(&mut self.pass_fds);
+        if !pass.is_empty() {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only dup2(2) between fork and exec; the sources are
+            // numbered above the targets (the case opens them at 50+).
+            unsafe {
+                cmd.pre_exec(move || {
+                    for (i, &fd) in pass.iter().enumerate() {
+                        if libc::dup2(fd, 3 + i as i32) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    Ok(())
+                });
+            }
+        }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {

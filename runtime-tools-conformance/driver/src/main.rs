@@ -8,6 +8,7 @@
 mod cases;
 mod harness;
 mod more;
+mod musts;
 
 use harness::{Case, Report, Runtime};
 use std::path::PathBuf;

@@ -74,7 +74,7 @@ fn ns_dump(file: &str) -> String {
 }
 
 /// `key value` lines → map (first word → rest).
-fn kv(text: &str) -> BTreeMap<String, String> {
+pub(crate) fn kv(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim_end_matches('\r');
@@ -108,14 +108,14 @@ fn ns_diff(
         .collect()
 }
 
-fn read_json(p: &Path) -> Value {
+pub(crate) fn read_json(p: &Path) -> Value {
     fs::read_to_string(p)
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or(Value::Null)
 }
 
-fn state_pid(c: &mut Case, id: &str) -> i64 {
+pub(crate) fn state_pid(c: &mut Case, id: &str) -> i64 {
     c.state(id)
         .ok()
         .and_then(|s| s["pid"].as_i64())
@@ -125,7 +125,7 @@ fn state_pid(c: &mut Case, id: &str) -> i64 {
 /// create + start a shell-script container, wait for it to stop, return
 /// its output (stdout+stderr) and delete it. None (after reporting) when
 /// create or start fails.
-fn run_sh(c: &mut Case, b: &Bundle) -> Option<String> {
+pub(crate) fn run_sh(c: &mut Case, b: &Bundle) -> Option<String> {
     let id = c.new_id();
     let out = c.dir.join("container.out");
     let o = create(c, b, &id, &out);
@@ -1503,10 +1503,10 @@ fn personality(c: &mut Case, ctx: &Ctx) {
 
 /// A veth pair on the host, one end to be moved into the container. Removed
 /// again on drop (if the runtime left it on the host).
-struct Veth(String, String);
+pub(crate) struct Veth(pub(crate) String, pub(crate) String);
 
 impl Veth {
-    fn new(tag: &str) -> Option<Veth> {
+    pub(crate) fn new(tag: &str) -> Option<Veth> {
         let n = std::process::id() % 100000;
         let (a, b) = (format!("rtc{n}{tag}a"), format!("rtc{n}{tag}b"));
         let ok = std::process::Command::new("ip")
@@ -1515,7 +1515,7 @@ impl Veth {
             .is_ok_and(|s| s.success());
         ok.then_some(Veth(a, b))
     }
-    fn on_host(&self) -> bool {
+    pub(crate) fn on_host(&self) -> bool {
         Path::new("/sys/class/net").join(&self.0).exists()
     }
 }
