@@ -120,6 +120,7 @@ pub fn create(
             .map(cgroup_mount_sources)
             .unwrap_or_default(),
         rootless,
+        cgroup_made_at_join: !made_now,
         join_cgroup: &mut join_cgroup,
     }) {
         Ok(s) => s,

@@ -619,6 +619,7 @@ impl Connection {
         self.serial += 1;
         let serial = self.serial;
         let msg = encode_call(serial, destination, path, interface, member, args);
+        tracing::debug!(serial, path, member, "d-bus call");
         self.sock
             .write_all(&msg)
             .map_err(|e| Self::io_error("write", e))?;
@@ -633,6 +634,7 @@ impl Connection {
                 }
                 e => e,
             })?;
+            tracing::debug!(kind = m.kind, reply_serial = ?m.reply_serial, member = ?m.member, body = ?m.body, "d-bus message");
             match m.kind {
                 SIGNAL => self.signals.push_back(m),
                 METHOD_RETURN if m.reply_serial == Some(serial) => return Ok(Ok(m.body)),
@@ -673,6 +675,7 @@ impl Connection {
                 }
                 Err(e) => return Err(e),
             };
+            tracing::debug!(kind = m.kind, member = ?m.member, body = ?m.body, "d-bus message");
             if m.kind == SIGNAL && wanted(&m) {
                 return Ok(Some(m));
             }
