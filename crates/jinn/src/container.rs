@@ -46,7 +46,8 @@ pub fn create(
             let description = format!("jinn container {}", args.id);
             let props =
                 cg.systemd_properties(&description, plan.resources.as_ref(), &plan.annotations)?;
-            Some((jinn_cgroups::systemd::Systemd::connect()?, props))
+            jinn_cgroups::systemd::with(|_| Ok(()))?;
+            Some(props)
         }
         _ => None,
     };
@@ -92,10 +93,11 @@ pub fn create(
         match (&cgroup, &mut unit_start) {
             // systemd moves the init into the unit it makes; the resources then go to
             // the unit's cgroup files as without systemd.
-            (Some(cg), Some((sd, props))) => cg
-                .start_systemd(sd, pid.as_raw(), props)
-                .and_then(|()| plan.resources.as_ref().map_or(Ok(()), |r| cg.apply(r)))
-                .map_err(|e| e.to_string()),
+            (Some(cg), Some(props)) => {
+                jinn_cgroups::systemd::with(|sd| cg.start_systemd(sd, pid.as_raw(), props))
+                    .and_then(|()| plan.resources.as_ref().map_or(Ok(()), |r| cg.apply(r)))
+                    .map_err(|e| e.to_string())
+            }
             (Some(cg), None) if v2_fd.is_none() => {
                 cg.add_pid(pid.as_raw()).map_err(|e| e.to_string())
             }

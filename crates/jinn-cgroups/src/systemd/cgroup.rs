@@ -73,7 +73,7 @@ impl Cgroup {
         if let Some(unit) = &self.systemd {
             let props = properties::from_resources(resources, self.layout)?;
             if !props.is_empty() {
-                Systemd::connect()?.set_properties(&unit.name, props)?;
+                super::with(|sd| sd.set_properties(&unit.name, props))?;
             }
         }
         self.apply(resources)
@@ -82,7 +82,7 @@ impl Cgroup {
     /// Stop the unit (when there is one): systemd removes its cgroup.
     pub(crate) fn stop_systemd_unit(&self) -> Result<()> {
         match &self.systemd {
-            Some(unit) => Systemd::connect()?.stop_unit(&unit.name),
+            Some(unit) => super::with(|sd| sd.stop_unit(&unit.name)),
             None => Ok(()),
         }
     }

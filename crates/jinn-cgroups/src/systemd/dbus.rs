@@ -619,7 +619,7 @@ impl Connection {
         self.serial += 1;
         let serial = self.serial;
         let msg = encode_call(serial, destination, path, interface, member, args);
-        tracing::debug!(serial, path, member, "d-bus call");
+        tracing::debug!("d-bus call {serial} {path} {member}");
         self.sock
             .write_all(&msg)
             .map_err(|e| Self::io_error("write", e))?;
@@ -634,7 +634,13 @@ impl Connection {
                 }
                 e => e,
             })?;
-            tracing::debug!(kind = m.kind, reply_serial = ?m.reply_serial, member = ?m.member, body = ?m.body, "d-bus message");
+            tracing::debug!(
+                "d-bus message {} {:?} {:?} {:?}",
+                m.kind,
+                m.reply_serial,
+                m.member,
+                m.body
+            );
             match m.kind {
                 SIGNAL => self.signals.push_back(m),
                 METHOD_RETURN if m.reply_serial == Some(serial) => return Ok(Ok(m.body)),
@@ -675,7 +681,7 @@ impl Connection {
                 }
                 Err(e) => return Err(e),
             };
-            tracing::debug!(kind = m.kind, member = ?m.member, body = ?m.body, "d-bus message");
+            tracing::debug!("d-bus signal {:?} {:?}", m.member, m.body);
             if m.kind == SIGNAL && wanted(&m) {
                 return Ok(Some(m));
             }

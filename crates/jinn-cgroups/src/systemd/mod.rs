@@ -14,6 +14,7 @@ pub mod properties;
 pub mod scope;
 
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dbus::{Connection, Value};
@@ -32,6 +33,20 @@ const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
 const MANAGER: &str = "org.freedesktop.systemd1.Manager";
 /// How long a call, and a job, may take (runc waits 30 s for its jobs).
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The one connection of this process: every call of a jinn invocation (create, and
+/// the cleanup of a failed create) goes through it. A second connection opened while
+/// the first was still subscribed sometimes got no reply to its own `Subscribe`.
+static SHARED: Mutex<Option<Systemd>> = Mutex::new(None);
+
+/// Run `f` with this process's connection to systemd, connecting on first use.
+pub fn with<T>(f: impl FnOnce(&mut Systemd) -> Result<T>) -> Result<T> {
+    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    if shared.is_none() {
+        *shared = Some(Systemd::connect()?);
+    }
+    f(shared.as_mut().expect("connected above"))
+}
 
 /// A connection to the system's systemd.
 pub struct Systemd {
@@ -129,32 +144,83 @@ impl Systemd {
         Ok(())
     }
 
-    /// Wait for the job `job` (an object path) to end; its result must be "done".
+    /// Wait for the job `job` (an object path) to end; its result must be "done". The
+    /// `JobRemoved` signal says so; the unit's state is polled as well, so a signal that
+    /// never comes (seen under load) cannot make jinn wait for the whole timeout.
     fn wait_job(&mut self, job: &Value, what: &'static str, unit: &str) -> Result<()> {
         let job = job.as_str().unwrap_or_default().to_owned();
         let deadline = Instant::now() + TIMEOUT;
-        let signal = self.conn.wait_signal(
-            |m| {
-                m.member.as_deref() == Some("JobRemoved")
-                    && m.body.get(1).and_then(Value::as_str) == Some(job.as_str())
-            },
-            deadline,
-        )?;
-        let Some(signal) = signal else {
-            return Err(CgroupError::SystemdTimeout {
-                what,
-                unit: unit.to_owned(),
-                secs: TIMEOUT.as_secs(),
-            });
-        };
-        match signal.body.get(3).and_then(Value::as_str) {
-            Some("done") => Ok(()),
-            other => Err(CgroupError::SystemdJob {
-                what,
-                unit: unit.to_owned(),
-                result: other.unwrap_or_default().to_owned(),
-            }),
+        loop {
+            let slice = (Instant::now() + Duration::from_millis(200)).min(deadline);
+            let signal = self.conn.wait_signal(
+                |m| {
+                    m.member.as_deref() == Some("JobRemoved")
+                        && m.body.get(1).and_then(Value::as_str) == Some(job.as_str())
+                },
+                slice,
+            )?;
+            if let Some(signal) = signal {
+                return match signal.body.get(3).and_then(Value::as_str) {
+                    Some("done") => Ok(()),
+                    other => Err(CgroupError::SystemdJob {
+                        what,
+                        unit: unit.to_owned(),
+                        result: other.unwrap_or_default().to_owned(),
+                    }),
+                };
+            }
+            let state = self.active_state(unit)?;
+            tracing::debug!("{unit}: {state:?} while waiting for job {job}");
+            match (what, state.as_deref()) {
+                ("start", Some("active")) | ("stop", None | Some("inactive")) => return Ok(()),
+                ("start", Some("failed")) | ("stop", Some("failed")) => {
+                    return Err(CgroupError::SystemdJob {
+                        what,
+                        unit: unit.to_owned(),
+                        result: "failed".into(),
+                    })
+                }
+                _ => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(CgroupError::SystemdTimeout {
+                    what,
+                    unit: unit.to_owned(),
+                    secs: TIMEOUT.as_secs(),
+                });
+            }
         }
+    }
+
+    /// The unit's `ActiveState`, `None` when systemd does not know it.
+    fn active_state(&mut self, unit: &str) -> Result<Option<String>> {
+        let path = match self.manager("GetUnit", unit, &[Value::Str(unit.into())]) {
+            Ok(p) => p
+                .first()
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            Err(CgroupError::SystemdCall { name, .. })
+                if name == "org.freedesktop.systemd1.NoSuchUnit" =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
+        let reply = self.call(
+            || format!("get ActiveState of {unit}"),
+            &path,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            &[
+                Value::Str("org.freedesktop.systemd1.Unit".into()),
+                Value::Str("ActiveState".into()),
+            ],
+        )?;
+        Ok(match reply.first() {
+            Some(Value::Variant(v)) => v.as_str().map(str::to_owned),
+            _ => None,
+        })
     }
 
     /// Start `unit` as a transient unit with `pid` in it (a scope; a slice takes no
