@@ -515,11 +515,16 @@ impl Connection {
         self.destination.is_some()
     }
 
+    /// `AUTH EXTERNAL` and `BEGIN` in one write, as sd-bus clients send them, then the
+    /// server's `OK`. Sending `BEGIN` only after `OK` races with the first call: when
+    /// systemd reads `BEGIN` and that call in one read, sd-bus leaves the call in its
+    /// buffer until more data arrives, and both sides wait for each other (seen under
+    /// load in the test VM).
     fn auth(&mut self) -> io::Result<()> {
         let uid = nix::unistd::geteuid().as_raw().to_string();
         let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
         self.sock
-            .write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
+            .write_all(format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").as_bytes())?;
         let line = self.read_line()?;
         if !line.starts_with("OK ") {
             return Err(io::Error::other(format!(
@@ -527,7 +532,7 @@ impl Connection {
                 line.trim_end()
             )));
         }
-        self.sock.write_all(b"BEGIN\r\n")
+        Ok(())
     }
 
     fn read_line(&mut self) -> io::Result<String> {

@@ -35,8 +35,7 @@ const MANAGER: &str = "org.freedesktop.systemd1.Manager";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The one connection of this process: every call of a jinn invocation (create, and
-/// the cleanup of a failed create) goes through it. A second connection opened while
-/// the first was still subscribed sometimes got no reply to its own `Subscribe`.
+/// the cleanup of a failed create) goes through it, authenticated and subscribed once.
 static SHARED: Mutex<Option<Systemd>> = Mutex::new(None);
 
 /// Run `f` with this process's connection to systemd, connecting on first use.
@@ -145,8 +144,8 @@ impl Systemd {
     }
 
     /// Wait for the job `job` (an object path) to end; its result must be "done". The
-    /// `JobRemoved` signal says so; the unit's state is polled as well, so a signal that
-    /// never comes (seen under load) cannot make jinn wait for the whole timeout.
+    /// `JobRemoved` signal says so; the unit's state is polled as well (every 200 ms), so
+    /// the wait never hangs on one signal alone.
     fn wait_job(&mut self, job: &Value, what: &'static str, unit: &str) -> Result<()> {
         let job = job.as_str().unwrap_or_default().to_owned();
         let deadline = Instant::now() + TIMEOUT;
