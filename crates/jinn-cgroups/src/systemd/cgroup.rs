@@ -79,11 +79,18 @@ impl Cgroup {
         self.apply(resources)
     }
 
-    /// Stop the unit (when there is one): systemd removes its cgroup.
+    /// Stop the unit (when there is one): systemd removes its cgroup. With systemd gone
+    /// there is no unit left to stop: a warning, so the container can still be deleted.
     pub(crate) fn stop_systemd_unit(&self) -> Result<()> {
-        match &self.systemd {
-            Some(unit) => super::with(|sd| sd.stop_unit(&unit.name)),
-            None => Ok(()),
+        let Some(unit) = &self.systemd else {
+            return Ok(());
+        };
+        match super::with(|sd| sd.stop_unit(&unit.name)) {
+            Err(e @ CgroupError::SystemdConnect { .. }) => {
+                tracing::warn!("stop unit {}: {e}", unit.name);
+                Ok(())
+            }
+            other => other,
         }
     }
 }
