@@ -1,7 +1,7 @@
 //! The systemd cgroup driver (`--systemd-cgroup`): the container's cgroup is a
 //! transient unit systemd makes (a scope, or a slice), asked for over D-Bus.
 //!
-//! * `dbus.rs`: the wire protocol, a small hand-written client;
+//! * `wire.rs`: the D-Bus wire format; `dbus.rs`: a small hand-written client;
 //! * `scope.rs`: `linux.cgroupsPath` (`slice:prefix:name`) to the unit and its cgroup;
 //! * `properties.rs`: `linux.resources` and `org.systemd.property.*` annotations as
 //!   unit properties;
@@ -12,6 +12,7 @@ mod cgroup;
 pub mod dbus;
 pub mod properties;
 pub mod scope;
+pub mod wire;
 
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
