@@ -160,7 +160,8 @@ fn scope_holds_the_init_with_its_limits_and_update_and_delete_follow() {
                 "memory": {"limit": 104857600, "reservation": 52428800, "swap": 209715200},
                 "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0"},
                 "pids": {"limit": 42},
-                "blockIO": {"weight": 500}
+                "blockIO": {"weight": 500},
+                "unified": {"memory.high": "94371840"}
             }),
         );
     let out = create(&rt, &b, &id);
@@ -179,6 +180,7 @@ fn scope_holds_the_init_with_its_limits_and_update_and_delete_follow() {
 
     assert_eq!(read_cg(&dir, "memory.max"), "104857600");
     assert_eq!(read_cg(&dir, "memory.low"), "52428800");
+    assert_eq!(read_cg(&dir, "memory.high"), "94371840");
     assert_eq!(read_cg(&dir, "memory.swap.max"), "104857600");
     assert_eq!(read_cg(&dir, "pids.max"), "42");
     assert_eq!(read_cg(&dir, "cpu.weight"), "39");
@@ -189,6 +191,7 @@ fn scope_holds_the_init_with_its_limits_and_update_and_delete_follow() {
         &[
             "MemoryMax",
             "MemoryLow",
+            "MemoryHigh",
             "MemorySwapMax",
             "TasksMax",
             "CPUWeight",
@@ -203,6 +206,7 @@ fn scope_holds_the_init_with_its_limits_and_update_and_delete_follow() {
     let want: BTreeMap<String, String> = [
         ("MemoryMax", "104857600"),
         ("MemoryLow", "52428800"),
+        ("MemoryHigh", "94371840"),
         ("MemorySwapMax", "104857600"),
         ("TasksMax", "42"),
         ("CPUWeight", "39"),
@@ -240,6 +244,9 @@ fn scope_holds_the_init_with_its_limits_and_update_and_delete_follow() {
     assert_success(&out, "update");
     assert_eq!(read_cg(&dir, "memory.max"), "209715200");
     assert_eq!(read_cg(&dir, "memory.swap.max"), "104857600");
+    // systemd re-applied the unit: what it owns but update did not name is kept.
+    assert_eq!(read_cg(&dir, "memory.high"), "94371840");
+    assert_eq!(read_cg(&dir, "memory.low"), "52428800");
     assert_eq!(read_cg(&dir, "pids.max"), "50");
     assert_eq!(read_cg(&dir, "cpu.max"), "20000 100000");
     assert_eq!(prop(&unit, "MemoryMax"), "209715200");

@@ -8,7 +8,7 @@
 //! property for is given as a property; jinn then writes every resource to the files as
 //! well, the same way as without systemd.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use oci_spec::runtime::LinuxResources;
 
@@ -95,6 +95,72 @@ pub fn from_resources(r: &LinuxResources, layout: Layout) -> Result<Vec<Property
                 _ => prop("BlockIOWeight", Value::U64(w.into())),
             });
         }
+    }
+    if let (Some(unified), Layout::V2) = (r.unified(), layout) {
+        props.extend(from_unified(unified)?);
+    }
+    Ok(props)
+}
+
+/// The `linux.resources.unified` keys systemd also owns, as their properties (after
+/// the fields above, so they win as they do in the files). Other keys go to the files
+/// only.
+pub fn from_unified(unified: &HashMap<String, String>) -> Result<Vec<Property>> {
+    let mut keys: Vec<&String> = unified.keys().collect();
+    keys.sort();
+    let mut props = Vec::new();
+    for key in keys {
+        let value = unified[key].trim();
+        let invalid = |reason: String| CgroupError::InvalidField {
+            field: format!("linux.resources.unified[{key:?}]"),
+            reason,
+        };
+        let number = |v: &str| -> Result<u64> {
+            match v {
+                "max" => Ok(u64::MAX),
+                _ => v
+                    .parse()
+                    .map_err(|_| invalid(format!("{v:?} is not a number or \"max\""))),
+            }
+        };
+        let name = match key.as_str() {
+            "memory.min" => "MemoryMin",
+            "memory.low" => "MemoryLow",
+            "memory.high" => "MemoryHigh",
+            "memory.max" => "MemoryMax",
+            "memory.swap.max" => "MemorySwapMax",
+            "pids.max" => "TasksMax",
+            "cpu.weight" => "CPUWeight",
+            "cpuset.cpus" | "cpuset.mems" => {
+                let bits = list_to_bitmask(value).map_err(invalid)?;
+                let name = if key == "cpuset.cpus" {
+                    "AllowedCPUs"
+                } else {
+                    "AllowedMemoryNodes"
+                };
+                props.push(prop(name, bits));
+                continue;
+            }
+            "cpu.max" => {
+                let mut words = value.split_whitespace();
+                let quota = words.next().unwrap_or("max");
+                let period = words.next().map(number).transpose()?;
+                if let Some(period) = period {
+                    props.push(prop("CPUQuotaPeriodUSec", Value::U64(period)));
+                }
+                let quota = match quota {
+                    "max" => -1,
+                    q => q
+                        .parse()
+                        .map_err(|_| invalid(format!("{value:?} is not \"QUOTA [PERIOD]\"")))?,
+                };
+                let per_sec = quota_per_sec(quota, period.unwrap_or(0));
+                props.push(prop("CPUQuotaPerSecUSec", Value::U64(per_sec)));
+                continue;
+            }
+            _ => continue,
+        };
+        props.push(prop(name, Value::U64(number(value)?)));
     }
     Ok(props)
 }
@@ -283,6 +349,43 @@ mod tests {
             err.to_string().starts_with("linux.resources.cpu.cpus: "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn unified_keys_systemd_owns() {
+        let r = res(r#"{"memory": {"limit": 1048576},
+            "unified": {"memory.high": "524288", "pids.max": "max", "cpu.max": "25000 50000",
+                        "cpuset.cpus": "1", "io.max": "8:0 rbps=1", "memory.max": "2097152"}}"#);
+        let props = from_resources(&r, Layout::V2).unwrap();
+        assert_eq!(
+            props,
+            vec![
+                prop("MemoryMax", Value::U64(1048576)),
+                prop("CPUQuotaPeriodUSec", Value::U64(50000)),
+                prop("CPUQuotaPerSecUSec", Value::U64(500000)),
+                prop(
+                    "AllowedCPUs",
+                    Value::Array("y".into(), vec![Value::Byte(2)])
+                ),
+                prop("MemoryHigh", Value::U64(524288)),
+                prop("MemoryMax", Value::U64(2097152)),
+                prop("TasksMax", Value::U64(u64::MAX)),
+            ]
+        );
+        // Not on v1, where systemd has none of these.
+        assert_eq!(
+            from_resources(&r, Layout::Hybrid).unwrap(),
+            vec![prop("MemoryMax", Value::U64(1048576))]
+        );
+        let err = from_resources(&res(r#"{"unified": {"memory.high": "lots"}}"#), Layout::V2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("linux.resources.unified[\"memory.high\"]: "),
+            "{err}"
+        );
+        let bad = res(r#"{"unified": {"cpu.max": "x 100000"}}"#);
+        assert!(from_resources(&bad, Layout::V2).is_err());
     }
 
     #[test]
