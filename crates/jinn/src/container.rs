@@ -41,7 +41,7 @@ pub fn create(
     });
     // --systemd-cgroup: the unit's properties (checked) and the connection to systemd,
     // before anything is made. The unit itself is started once the init exists.
-    let mut unit_start = match &cgroup {
+    let unit_props = match &cgroup {
         Some(cg) if systemd => {
             let description = format!("jinn container {}", args.id);
             let props =
@@ -57,7 +57,7 @@ pub fn create(
         container: Some(container),
         cgroup: None,
     };
-    let made_now = unit_start.is_none();
+    let made_now = unit_props.is_none();
     if let Some(Err(e)) = cgroup.as_ref().filter(|_| made_now).map(Cgroup::create) {
         // create() may have made some levels already: remove them (destroy is idempotent).
         if let Some(cg) = &cgroup {
@@ -90,7 +90,7 @@ pub fn create(
         _ => None,
     };
     let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
-        match (&cgroup, &mut unit_start) {
+        match (&cgroup, &unit_props) {
             // systemd moves the init into the unit it makes; the resources then go to
             // the unit's cgroup files as without systemd.
             (Some(cg), Some(props)) => {
