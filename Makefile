@@ -27,12 +27,13 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## test: lint, build, unit and integration tests, the cgroup v2 tests in a VM, the
-## conformance suite, and containerd and Podman driving jinn (as root)
+## test: lint, build, unit and integration tests, the cgroup v2 and systemd tests in a
+## VM, the conformance suite, and containerd and Podman driving jinn (as root)
 test: lint
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace --no-fail-fast
 	$(MAKE) test-cgroupv2
+	$(MAKE) test-systemd
 	$(MAKE) conformance
 	$(MAKE) test-clients
 
@@ -47,6 +48,12 @@ test-runc:
 .PHONY: test-cgroupv2
 test-cgroupv2:
 	CARGO="$(CARGO)" scripts/test-cgroupv2.sh
+
+## test-systemd: the systemd cgroup driver (--systemd-cgroup) with a real systemd, in a
+## throw-away VM (scripts/test-systemd.sh, ~30 s); SD_RUNTIMES="jinn runc" adds runc
+.PHONY: test-systemd
+test-systemd:
+	CARGO="$(CARGO)" scripts/test-systemd.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -54,9 +54,53 @@ pub enum CgroupError {
     #[error("linux.cgroupsPath {path:?}: {reason}")]
     InvalidPath { path: String, reason: String },
 
-    /// systemd-style `slice:prefix:name` cgroup paths.
-    #[error("linux.cgroupsPath: systemd cgroup paths need --systemd-cgroup (not supported yet)")]
+    /// systemd-style `slice:prefix:name` cgroup paths without `--systemd-cgroup`.
+    #[error("linux.cgroupsPath {path:?}: a systemd cgroup path (slice:prefix:name) needs --systemd-cgroup")]
     SystemdPath { path: String },
+
+    /// Neither systemd's private socket nor the system bus answered.
+    #[error("--systemd-cgroup: cannot connect to systemd: {reason}")]
+    SystemdConnect { reason: String },
+
+    /// The D-Bus connection to systemd failed.
+    #[error("systemd d-bus {what}: {}", os_text(error))]
+    DbusIo { what: String, error: io::Error },
+
+    /// systemd sent something this client does not understand.
+    #[error("systemd d-bus: {reason}")]
+    DbusProtocol { reason: String },
+
+    /// systemd refused a call: `what` names the call and the unit.
+    #[error("systemd {what}: {message} ({name})")]
+    SystemdCall {
+        what: String,
+        name: String,
+        message: String,
+    },
+
+    /// A systemd job for the container's unit did not end with "done".
+    #[error("systemd {what} {unit}: job finished with result {result:?}")]
+    SystemdJob {
+        what: &'static str,
+        unit: String,
+        result: String,
+    },
+
+    /// systemd made the unit's cgroup somewhere else than the cgroups path says.
+    #[error("systemd put unit {unit} in cgroup {got:?}, not {want:?} (is systemd's own cgroup root not /?)")]
+    SystemdCgroup {
+        unit: String,
+        got: String,
+        want: String,
+    },
+
+    /// A systemd job for the container's unit did not finish in time.
+    #[error("systemd {what} {unit}: no result within {secs} s")]
+    SystemdTimeout {
+        what: &'static str,
+        unit: String,
+        secs: u64,
+    },
 
     /// A resource was requested but its controller is not mounted or not
     /// enabled for this cgroup.
@@ -114,7 +158,8 @@ impl CgroupError {
             | Self::Rmdir { error, .. }
             | Self::Statfs { error, .. }
             | Self::Signal { error, .. }
-            | Self::FieldWrite { error, .. } => error.raw_os_error(),
+            | Self::FieldWrite { error, .. }
+            | Self::DbusIo { error, .. } => error.raw_os_error(),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@
 //!   `cpuset.rs`, `pids.rs`, `blkio.rs`, `hugetlb.rs`, `network.rs`,
 //!   `rdma.rs`, `devices.rs`, `unified.rs` (dispatch in `resources.rs`);
 //! * pause/resume: `freezer.rs`; signalling every process: `kill.rs`;
+//! * the systemd driver (`--systemd-cgroup`): `systemd/`;
 //! * `events --stats` in runc's JSON layout: `stats.rs`; OOM notifications:
 //!   `events.rs`.
 
@@ -30,6 +31,7 @@ mod pids;
 mod rdma;
 mod resources;
 pub mod stats;
+pub mod systemd;
 mod unified;
 
 use std::cmp::Reverse;
@@ -108,6 +110,9 @@ pub struct Cgroup {
     /// these parents again when they are empty and nothing else.
     #[serde(default)]
     created: Mutex<Vec<PathBuf>>,
+    /// `--systemd-cgroup`: the systemd unit that owns the cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    systemd: Option<systemd::Unit>,
 }
 
 impl Clone for Cgroup {
@@ -117,6 +122,7 @@ impl Clone for Cgroup {
             path: self.path.clone(),
             dirs: self.dirs.clone(),
             created: Mutex::new(self.created().clone()),
+            systemd: self.systemd.clone(),
         }
     }
 }
@@ -127,6 +133,7 @@ impl PartialEq for Cgroup {
             && self.path == other.path
             && self.dirs == other.dirs
             && *self.created() == *other.created()
+            && self.systemd == other.systemd
     }
 }
 
@@ -134,7 +141,11 @@ impl Cgroup {
     /// Resolve `linux.cgroupsPath` (absent: the relative path `<id>`, as
     /// runc) into directories on this host. Nothing is created yet.
     pub fn new(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup> {
-        let path = path::normalize(cgroups_path, id)?;
+        Cgroup::at(path::normalize(cgroups_path, id)?)
+    }
+
+    /// The cgroup at the normalised `path`, on this host.
+    fn at(path: String) -> Result<Cgroup> {
         let mounts = mountinfo::parse_mountinfo(&fs::read(Path::new(MOUNTINFO))?)?;
         let layout = layout_from(&mounts, root_is_cgroup2()?)?;
         let own = mountinfo::parse_proc_cgroup(&fs::read(Path::new(PROC_CGROUP))?)?;
@@ -145,6 +156,7 @@ impl Cgroup {
             path,
             dirs,
             created: Mutex::new(Vec::new()),
+            systemd: None,
         })
     }
 
@@ -299,6 +311,9 @@ impl Cgroup {
             let _ = self.thaw();
         }
         let mut first_error = None;
+        if let Err(e) = self.stop_systemd_unit() {
+            first_error = Some(e);
+        }
         for dir in &self.dirs {
             if let Err(e) = remove_tree(&dir.path) {
                 first_error.get_or_insert(e);
@@ -429,6 +444,7 @@ mod tests {
             path: "/jinn/c1".into(),
             dirs: path::dirs(Layout::V2, "/jinn/c1", &found).unwrap(),
             created: Mutex::new(vec!["/sys/fs/cgroup/jinn".into()]),
+            systemd: None,
         };
         let json = serde_json::to_string(&cg).unwrap();
         assert!(json.contains("\"layout\":\"v2\""), "{json}");
@@ -456,6 +472,7 @@ mod tests {
             path: name,
             dirs: vec![unified],
             created: Mutex::new(Vec::new()),
+            systemd: None,
         };
         struct Cleanup<'a>(&'a Cgroup);
         impl Drop for Cleanup<'_> {

@@ -181,11 +181,11 @@ mod tests {
     }
 
     #[test]
-    fn systemd_paths_are_refused_for_now() {
+    fn systemd_paths_need_the_systemd_driver() {
         let err = normalize(Some("system.slice:jinn:c1"), "c1").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "linux.cgroupsPath: systemd cgroup paths need --systemd-cgroup (not supported yet)"
+            "linux.cgroupsPath \"system.slice:jinn:c1\": a systemd cgroup path (slice:prefix:name) needs --systemd-cgroup"
         );
     }
 

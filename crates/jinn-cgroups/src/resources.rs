@@ -94,6 +94,7 @@ mod tests {
             path: "/c1".into(),
             dirs: path::dirs(Layout::V1, "/c1", &found).unwrap(),
             created: Default::default(),
+            systemd: None,
         }
     }
 

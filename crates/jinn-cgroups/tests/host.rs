@@ -492,7 +492,7 @@ fn dotdot_escapes_and_systemd_paths_are_rejected() {
     let err = Cgroup::new(Some("system.slice:jinn:x"), "x").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "linux.cgroupsPath: systemd cgroup paths need --systemd-cgroup (not supported yet)"
+        "linux.cgroupsPath \"system.slice:jinn:x\": a systemd cgroup path (slice:prefix:name) needs --systemd-cgroup"
     );
     // Harmless `..` inside the path is resolved, not rejected.
     let cg = Cgroup::new(Some("/a/x/../b"), "x").unwrap();

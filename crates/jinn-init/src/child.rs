@@ -29,6 +29,9 @@ pub(crate) struct ChildContext<'a> {
     pub idmapped: &'a [Option<std::os::fd::OwnedFd>],
     /// The cgroup namespace is made here, once the parent has placed us in our cgroup.
     pub cgroup_ns_after_join: bool,
+    /// The cgroup directories exist only once the parent has joined us (systemd makes
+    /// them): wait for `CgroupJoined` before any mount, a `cgroup` mount binds them.
+    pub join_before_mounts: bool,
     /// `linux.seccomp`, compiled by the parent.
     pub seccomp: Option<&'a jinn_seccomp::Filter>,
 }
@@ -97,6 +100,9 @@ fn setup<'a>(
         ));
     }
 
+    if ctx.join_before_mounts {
+        wait_for_cgroup(ctx)?;
+    }
     // The rootfs, its mounts and /dev, all through the rootfs fd.
     let root = rootfs::prepare(plan)?;
     for (i, m) in plan.mounts.iter().enumerate() {
@@ -113,7 +119,9 @@ fn setup<'a>(
     fsutil::mkdir_all(root.as_fd(), &plan.process.cwd)?;
     rootfs::mask_paths(root.as_fd(), &plan.masked_paths)?;
     rootfs::readonly_paths(root.as_fd(), &plan.readonly_paths)?;
-    wait_for_cgroup(ctx)?;
+    if !ctx.join_before_mounts {
+        wait_for_cgroup(ctx)?;
+    }
     create_hooks(ctx, &state)?;
     rootfs::switch_root(&root, ctx.no_pivot)?;
     drop(root);

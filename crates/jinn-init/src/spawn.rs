@@ -50,6 +50,9 @@ pub struct SpawnOptions<'a> {
     pub cgroup_dir: Option<BorrowedFd<'a>>,
     /// Sources for a `cgroup` mount.
     pub cgroup_mounts: Vec<CgroupMountSource>,
+    /// `join_cgroup` makes the cgroup (the systemd driver starts the unit then): the
+    /// init waits for it before its mounts instead of after.
+    pub cgroup_made_at_join: bool,
     /// Places the init in its cgroups (cgroup v1 and hybrid hosts). Runs while the init
     /// already sets up its mounts: the first cgroup.procs write of a v1 host waits for an
     /// RCU grace period, time the init does not have to wait for.
@@ -159,6 +162,7 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
                     idmapped: &idmapped,
                     cgroup_ns_after_join: plan.creates_namespace(NamespaceKind::Cgroup)
                         && opts.cgroup_dir.is_none(),
+                    join_before_mounts: opts.cgroup_made_at_join,
                     seccomp: opts.seccomp,
                 },
                 opts.seccomp_listener,

@@ -28,14 +28,37 @@ pub fn create(
         .map(jinn_seccomp::compile)
         .transpose()?;
     let rootless = crate::rootless();
-    let mut cgroup = Some(Cgroup::new(plan.cgroups_path.as_deref(), &args.id)?);
+    let systemd = crate::systemd_cgroup();
+    if systemd && rootless {
+        bail!(
+            "--systemd-cgroup: rootless containers (a user's systemd instance) are not supported"
+        );
+    }
+    let mut cgroup = Some(if systemd {
+        Cgroup::new_systemd(plan.cgroups_path.as_deref(), &args.id)?
+    } else {
+        Cgroup::new(plan.cgroups_path.as_deref(), &args.id)?
+    });
+    // --systemd-cgroup: the unit's properties (checked) and the connection to systemd,
+    // before anything is made. The unit itself is started once the init exists.
+    let unit_props = match &cgroup {
+        Some(cg) if systemd => {
+            let description = format!("jinn container {}", args.id);
+            let props =
+                cg.systemd_properties(&description, plan.resources.as_ref(), &plan.annotations)?;
+            jinn_cgroups::systemd::with(|_| Ok(()))?;
+            Some(props)
+        }
+        _ => None,
+    };
 
     let container = store.create(&args.id)?;
     let mut undo = Undo {
         container: Some(container),
         cgroup: None,
     };
-    if let Some(Err(e)) = cgroup.as_ref().map(Cgroup::create) {
+    let made_now = unit_props.is_none();
+    if let Some(Err(e)) = cgroup.as_ref().filter(|_| made_now).map(Cgroup::create) {
         // create() may have made some levels already: remove them (destroy is idempotent).
         if let Some(cg) = &cgroup {
             let _ = cg.destroy();
@@ -59,16 +82,25 @@ pub fn create(
         cgroup = None;
     }
     undo.cgroup = cgroup.as_ref();
-    if let (Some(cg), Some(resources)) = (&cgroup, &plan.resources) {
+    if let (Some(cg), Some(resources), true) = (&cgroup, &plan.resources, made_now) {
         cg.apply(resources)?;
     }
     let v2_fd = match &cgroup {
-        Some(cg) => cgroup_v2_fd(cg)?,
-        None => None,
+        Some(cg) if made_now => cgroup_v2_fd(cg)?,
+        _ => None,
     };
     let mut join_cgroup = |pid: nix::unistd::Pid| -> Result<(), String> {
-        match &cgroup {
-            Some(cg) if v2_fd.is_none() => cg.add_pid(pid.as_raw()).map_err(|e| e.to_string()),
+        match (&cgroup, &unit_props) {
+            // systemd moves the init into the unit it makes; the resources then go to
+            // the unit's cgroup files as without systemd.
+            (Some(cg), Some(props)) => {
+                jinn_cgroups::systemd::with(|sd| cg.start_systemd(sd, pid.as_raw(), props))
+                    .and_then(|()| plan.resources.as_ref().map_or(Ok(()), |r| cg.apply(r)))
+                    .map_err(|e| e.to_string())
+            }
+            (Some(cg), None) if v2_fd.is_none() => {
+                cg.add_pid(pid.as_raw()).map_err(|e| e.to_string())
+            }
             _ => Ok(()),
         }
     };
@@ -90,6 +122,7 @@ pub fn create(
             .map(cgroup_mount_sources)
             .unwrap_or_default(),
         rootless,
+        cgroup_made_at_join: !made_now,
         join_cgroup: &mut join_cgroup,
     }) {
         Ok(s) => s,

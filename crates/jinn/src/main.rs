@@ -23,6 +23,13 @@ pub fn rootless() -> bool {
     *ROOTLESS.get().unwrap_or(&false)
 }
 
+/// `--systemd-cgroup`: new containers get their cgroup from systemd, set once at start.
+static SYSTEMD_CGROUP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+pub fn systemd_cgroup() -> bool {
+    *SYSTEMD_CGROUP.get().unwrap_or(&false)
+}
+
 /// `--root`, or by default /run/jinn, or `$XDG_RUNTIME_DIR/jinn` when rootless.
 fn state_root(cli: &Cli) -> std::path::PathBuf {
     if let Some(root) = &cli.root {
@@ -45,6 +52,7 @@ fn main() -> ExitCode {
         _ => !nix::unistd::geteuid().is_root(),
     };
     let _ = ROOTLESS.set(rootless);
+    let _ = SYSTEMD_CGROUP.set(cli.systemd_cgroup);
     if cli.version {
         println!("jinn version {}", env!("CARGO_PKG_VERSION"));
         println!("commit: {}", env!("JINN_COMMIT"));
@@ -115,9 +123,6 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     };
     if let Command::Spec { bundle, rootless } = command {
         return commands::spec::run(bundle, *rootless);
-    }
-    if cli.systemd_cgroup && matches!(command, Command::Create(_) | Command::Run(_)) {
-        anyhow::bail!("--systemd-cgroup: the systemd cgroup driver is not supported by jinn yet");
     }
     let store = jinn_state::Store::open(&state_root(cli))?;
     match command {

@@ -27,8 +27,9 @@ pub fn run(store: &Store, args: &UpdateArgs) -> Result<i32> {
         Status::Running | Status::Created | Status::Paused => {}
         _ => bail!("container not running"),
     }
+    // With a systemd unit, its properties change too.
     let cg = crate::container::load_cgroup(&c)?;
-    cg.apply(&resources)?;
+    cg.update(&resources)?;
     Ok(0)
 }
 
