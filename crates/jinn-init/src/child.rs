@@ -7,8 +7,9 @@ use std::path::Path;
 use jinn_config::{NamespaceKind, Plan};
 use jinn_sys::process::exit_now;
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 use crate::hooks::{self, HookKind};
+use crate::namespace;
 use crate::spawn::CgroupMountSource;
 use crate::start::{reply_error, ExecSocket};
 use crate::sync::{Message, SyncPipe};
@@ -64,7 +65,7 @@ struct Prepared<'a> {
 fn setup<'a>(
     ctx: &ChildContext<'a>,
     listener: Option<jinn_seccomp::ListenerConnection>,
-) -> Result<Prepared<'a>, StepError> {
+) -> Result<Prepared<'a>, InitError> {
     let plan = ctx.plan;
     crate::tuning::initial_affinity(&plan.process)?;
     // Die with `jinn create` while setting up; cleared once ready.
@@ -78,7 +79,7 @@ fn setup<'a>(
             pid,
         ),
         other => {
-            return Err(StepError::Other(format!(
+            return Err(InitError::Message(format!(
                 "sync: expected Go, got {other:?}"
             )))
         }
@@ -95,7 +96,7 @@ fn setup<'a>(
         become_namespace_root()?;
     }
     if plan.namespace(NamespaceKind::Mount).is_none() {
-        return Err(StepError::Other(
+        return Err(InitError::Message(
             "linux.namespaces: a mount namespace is required".into(),
         ));
     }
@@ -181,21 +182,21 @@ pub(crate) fn seccomp_step<'a>(
     listener: Option<jinn_seccomp::ListenerConnection>,
     host_pid: i32,
     state: &str,
-) -> Result<Option<process::Seccomp<'a>>, StepError> {
+) -> Result<Option<process::Seccomp<'a>>, InitError> {
     let Some(filter) = filter else {
         return Ok(None);
     };
     let listener = match listener {
         Some(mut conn) => {
             let state: serde_json::Value = serde_json::from_str(state)
-                .map_err(|e| StepError::Other(format!("seccomp: container state: {e}")))?;
+                .map_err(|e| InitError::Message(format!("seccomp: container state: {e}")))?;
             let message = jinn_seccomp::ContainerProcessState::new(
                 host_pid,
                 filter.listener_metadata().map(str::to_string),
                 state,
             );
             conn.prepare(&message)
-                .map_err(|e| StepError::Other(format!("seccomp: {e}")))?;
+                .map_err(|e| InitError::Message(format!("seccomp: {e}")))?;
             Some(conn)
         }
         None => None,
@@ -204,11 +205,11 @@ pub(crate) fn seccomp_step<'a>(
 }
 
 /// Wait until the parent has placed us in our cgroups, then make the cgroup namespace.
-fn wait_for_cgroup(ctx: &ChildContext<'_>) -> Result<(), StepError> {
+fn wait_for_cgroup(ctx: &ChildContext<'_>) -> Result<(), InitError> {
     match ctx.sync.recv() {
         Ok(Some(Message::CgroupJoined)) => {}
         other => {
-            return Err(StepError::Other(format!(
+            return Err(InitError::Message(format!(
                 "sync: expected CgroupJoined, got {other:?}"
             )))
         }
@@ -222,7 +223,7 @@ fn wait_for_cgroup(ctx: &ChildContext<'_>) -> Result<(), StepError> {
 
 /// prestart and createRuntime hooks (run by the parent, in the runtime namespace), then
 /// createContainer hooks (run here, in the container's namespaces, before pivot_root).
-fn create_hooks(ctx: &ChildContext<'_>, state: &str) -> Result<(), StepError> {
+fn create_hooks(ctx: &ChildContext<'_>, state: &str) -> Result<(), InitError> {
     let h = &ctx.plan.hooks;
     if !h.prestart.is_empty() || !h.create_runtime.is_empty() {
         ctx.sync
@@ -231,19 +232,20 @@ fn create_hooks(ctx: &ChildContext<'_>, state: &str) -> Result<(), StepError> {
         match ctx.sync.recv() {
             Ok(Some(Message::HooksDone)) => {}
             other => {
-                return Err(StepError::Other(format!(
+                return Err(InitError::Message(format!(
                     "sync: expected HooksDone, got {other:?}"
                 )))
             }
         }
     }
-    hooks::run_all(HookKind::CreateContainer, &h.create_container, state).map_err(StepError::Other)
+    hooks::run_all(HookKind::CreateContainer, &h.create_container, state)
+        .map_err(InitError::Message)
 }
 
 /// In a user namespace, take the ids that are root there (the parent has written the
 /// maps): until then jinn's host ids are unmapped inside, and the files the init makes
 /// would belong to no one. Supplementary groups of the host are dropped too.
-fn become_namespace_root() -> Result<(), StepError> {
+fn become_namespace_root() -> Result<(), InitError> {
     let root_gid = nix::unistd::Gid::from_raw(0);
     let root_uid = nix::unistd::Uid::from_raw(0);
     match nix::unistd::setgroups(&[]) {
@@ -258,7 +260,7 @@ fn become_namespace_root() -> Result<(), StepError> {
 /// A session keyring of the container's own (keys are not namespaced), named and
 /// permitted as runc makes it: `_ses.<id>`, the possessor's default rights plus
 /// search for the owner.
-fn session_keyring(id: &str) -> Result<(), StepError> {
+fn session_keyring(id: &str) -> Result<(), InitError> {
     let name = format!("_ses.{id}");
     let key = match jinn_sys::process::join_session_keyring(&name) {
         Ok(key) => key,
@@ -270,7 +272,7 @@ fn session_keyring(id: &str) -> Result<(), StepError> {
 
 /// Join the namespaces given by path, user first and mount last (pid and time were
 /// joined by the parent: they apply to children only).
-fn join_namespaces(plan: &Plan) -> Result<(), StepError> {
+fn join_namespaces(plan: &Plan) -> Result<(), InitError> {
     let mut fds = Vec::new();
     for kind in NamespaceKind::ALL {
         if matches!(kind, NamespaceKind::Pid | NamespaceKind::Time) {
@@ -282,17 +284,11 @@ fn join_namespaces(plan: &Plan) -> Result<(), StepError> {
                 // `clone_in_user_namespace`), and setns into one's own user namespace fails.
                 continue;
             }
-            let fd = fsutil::open_host(path, nix::fcntl::OFlag::O_RDONLY)
-                .at("open namespace", path.display())?;
-            fds.push((kind, path, fd));
+            fds.push((kind, path, namespace::open(path)?));
         }
     }
     for (kind, path, fd) in fds {
-        nix::sched::setns(
-            fd,
-            nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32),
-        )
-        .at("join namespace", path.display())?;
+        namespace::enter(fd, kind).at("join namespace", path.display())?;
     }
     Ok(())
 }

@@ -14,17 +14,17 @@ use nix::fcntl::OFlag;
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use nix::sys::stat::{fstat, makedev, SFlag};
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 
 /// Open a pty in the container (after pivot_root or setns), send its master to
 /// `socket`, and return its peer.
-pub(crate) fn create(socket: &UnixStream, size: Option<(u16, u16)>) -> Result<OwnedFd, StepError> {
+pub(crate) fn create(socket: &UnixStream, size: Option<(u16, u16)>) -> Result<OwnedFd, InitError> {
     let master =
         jinn_sys::fd::open("/dev/ptmx", OFlag::O_RDWR | OFlag::O_NOCTTY).at("open", "/dev/ptmx")?;
     let st = fstat(master.as_raw_fd()).at("stat", "/dev/ptmx")?;
     let is_chr = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
     if !is_chr || st.st_rdev != makedev(5, 2) {
-        return Err(StepError::Other(
+        return Err(InitError::Message(
             "/dev/ptmx is not the pty multiplexer (5:2)".into(),
         ));
     }
@@ -46,7 +46,7 @@ pub(crate) fn create(socket: &UnixStream, size: Option<(u16, u16)>) -> Result<Ow
 }
 
 /// Bind the pty peer on `/dev/console` (made as an empty file if missing).
-pub(crate) fn bind_console(peer: BorrowedFd<'_>) -> Result<(), StepError> {
+pub(crate) fn bind_console(peer: BorrowedFd<'_>) -> Result<(), InitError> {
     let root = jinn_sys::fd::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY).at("open", "/")?;
     // What the image has there is only looked at (O_PATH: a FIFO or a device is never
     // opened); a missing file is made empty, exclusively and without blocking.
@@ -82,7 +82,7 @@ pub(crate) fn bind_console(peer: BorrowedFd<'_>) -> Result<(), StepError> {
 
 /// Make the pty peer the controlling terminal of a new session and stdin, stdout and
 /// stderr.
-pub(crate) fn make_stdio(peer: OwnedFd) -> Result<(), StepError> {
+pub(crate) fn make_stdio(peer: OwnedFd) -> Result<(), InitError> {
     nix::unistd::setsid().step("setsid")?;
     pty::set_controlling(peer.as_fd()).step("set the controlling terminal")?;
     for fd in 0..3 {

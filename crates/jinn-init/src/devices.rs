@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 use nix::unistd::{fchownat, Gid, Uid};
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 use crate::fsutil::mkdir_all;
 
 /// The devices every container gets (runtime-linux.md "Default Devices").
@@ -31,7 +31,7 @@ const DEV_LINKS: [(&str, &str); 5] = [
 ];
 
 /// Create the default devices and links in the container's /dev.
-pub(crate) fn default_devices(root: BorrowedFd<'_>, bind: bool) -> Result<(), StepError> {
+pub(crate) fn default_devices(root: BorrowedFd<'_>, bind: bool) -> Result<(), InitError> {
     for (name, major, minor) in DEFAULT_DEVICES {
         let dev = DevicePlan {
             path: Path::new("/dev").join(name),
@@ -75,7 +75,7 @@ pub(crate) fn create_device(
     d: &DevicePlan,
     bind: bool,
     replace_other: bool,
-) -> Result<(), StepError> {
+) -> Result<(), InitError> {
     if bind {
         return bind_device(root, d);
     }
@@ -83,7 +83,7 @@ pub(crate) fn create_device(
     let name = d
         .path
         .file_name()
-        .ok_or_else(|| StepError::Other(format!("device {}: no file name", d.path.display())))?;
+        .ok_or_else(|| InitError::Message(format!("device {}: no file name", d.path.display())))?;
     let pfd = mkdir_all(root, parent)?;
     let kind = match d.kind {
         DeviceKind::Char => SFlag::S_IFCHR,
@@ -114,7 +114,7 @@ pub(crate) fn create_device(
                 && (d.kind == DeviceKind::Fifo || st.st_rdev == dev);
             if !same {
                 if !replace_other {
-                    return Err(StepError::Other(format!(
+                    return Err(InitError::Message(format!(
                         "linux.devices: {} already exists and is not the requested device",
                         d.path.display()
                     )));
@@ -147,7 +147,7 @@ pub(crate) fn create_device(
     .at("chown", d.path.display())
 }
 
-fn bind_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), StepError> {
+fn bind_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), InitError> {
     let host = jinn_sys::fd::open(
         &d.path,
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_NOFOLLOW,
@@ -159,7 +159,7 @@ fn bind_device(root: BorrowedFd<'_>, d: &DevicePlan) -> Result<(), StepError> {
     if kind != SFlag::from_bits_truncate(d.kind.mode_bits())
         || (d.kind != DeviceKind::Fifo && st.st_rdev != want)
     {
-        return Err(StepError::Other(format!(
+        return Err(InitError::Message(format!(
             "device {}: the host's node is not a {:?} device {}:{}",
             d.path.display(),
             d.kind,

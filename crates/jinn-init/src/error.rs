@@ -5,9 +5,10 @@ use std::path::PathBuf;
 /// Why creating or starting the container failed.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    /// A step inside the init failed; the message names the step and path.
+    /// A failure told in words: a step inside the init (its text travels back over the
+    /// sync pipe, naming the step and path), or a check without an errno.
     #[error("{0}")]
-    Child(String),
+    Message(String),
     /// The init died or closed the sync pipe without a word.
     #[error("container init exited before it was ready: {0}")]
     ChildDied(String),
@@ -34,41 +35,20 @@ pub enum InitError {
     Start(String),
 }
 
-/// A failed step inside the init: what was done, on which path, and the errno.
-/// Its text is what travels back over the sync pipe.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error("{step} {path}: {}", jinn_sys::errno_text(*.source))]
-    Path {
-        step: &'static str,
-        path: String,
-        #[source]
-        source: nix::Error,
-    },
-    #[error("{step}: {}", jinn_sys::errno_text(*.source))]
-    Sys {
-        step: &'static str,
-        #[source]
-        source: nix::Error,
-    },
-    #[error("{0}")]
-    Other(String),
-}
-
 /// Attach a step name (and path) to a `nix::Result`.
 pub(crate) trait Step<T> {
-    fn step(self, step: &'static str) -> Result<T, StepError>;
-    fn at(self, step: &'static str, path: impl std::fmt::Display) -> Result<T, StepError>;
+    fn step(self, step: &'static str) -> Result<T, InitError>;
+    fn at(self, step: &'static str, path: impl std::fmt::Display) -> Result<T, InitError>;
 }
 
 impl<T> Step<T> for nix::Result<T> {
-    fn step(self, step: &'static str) -> Result<T, StepError> {
-        self.map_err(|source| StepError::Sys { step, source })
+    fn step(self, what: &'static str) -> Result<T, InitError> {
+        self.map_err(|source| InitError::Sys { what, source })
     }
-    fn at(self, step: &'static str, path: impl std::fmt::Display) -> Result<T, StepError> {
-        self.map_err(|source| StepError::Path {
-            step,
-            path: path.to_string(),
+    fn at(self, what: &'static str, path: impl std::fmt::Display) -> Result<T, InitError> {
+        self.map_err(|source| InitError::Path {
+            what,
+            path: PathBuf::from(path.to_string()),
             source,
         })
     }

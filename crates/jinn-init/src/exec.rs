@@ -19,11 +19,9 @@ use jinn_config::{NamespaceKind, ProcessPlan};
 use jinn_sys::clone::{clone3, CloneRequest, Cloned};
 use jinn_sys::process::exit_now;
 use nix::sched::CloneFlags;
-use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-use crate::error::{InitError, Step, StepError};
+use crate::error::{InitError, Step};
 use crate::spawn::Spawned;
 use crate::sync::{Message, SyncPipe};
 use crate::{console, process};
@@ -97,11 +95,7 @@ pub fn spawn_exec(mut opts: ExecOptions<'_>) -> Result<Spawned, InitError> {
             );
             match result {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),
-                Err(e) => {
-                    let _ = kill(child, Signal::SIGKILL);
-                    let _ = waitpid(child, None);
-                    Err(e)
-                }
+                Err(e) => Err(crate::spawn::kill_and_reap(child, e)),
             }
         }
     }
@@ -114,7 +108,7 @@ fn drive(
     join_cgroup: &mut dyn FnMut(Pid) -> Result<(), String>,
 ) -> Result<(), InitError> {
     if v1 {
-        join_cgroup(child).map_err(InitError::Child)?;
+        join_cgroup(child).map_err(InitError::Message)?;
     }
     if sync
         .send(&Message::Go {
@@ -128,7 +122,7 @@ fn drive(
     }
     match sync.recv()? {
         None => Ok(()),
-        Some(Message::Error { message }) => Err(InitError::Child(message)),
+        Some(Message::Error { message }) => Err(InitError::Message(message)),
         Some(other) => Err(InitError::Protocol(format!("unexpected {other:?}"))),
     }
 }
@@ -138,14 +132,14 @@ fn setup<'a>(
     opts: &ExecOptions<'a>,
     namespaces: CloneFlags,
     listener: Option<jinn_seccomp::ListenerConnection>,
-) -> Result<process::ExecReady<'a>, StepError> {
+) -> Result<process::ExecReady<'a>, InitError> {
     let p = opts.process;
     crate::tuning::initial_affinity(p)?;
     jinn_sys::caps::set_parent_death_signal(libc::SIGKILL).step("prctl PR_SET_PDEATHSIG")?;
     let host_pid = match sync.recv() {
         Ok(Some(Message::Go { pid })) => pid,
         other => {
-            return Err(StepError::Other(format!(
+            return Err(InitError::Message(format!(
                 "sync: expected Go, got {other:?}"
             )))
         }

@@ -9,7 +9,7 @@ use jinn_sys::resolve::open_in_root;
 use nix::errno::Errno;
 use nix::sys::stat::Mode;
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 
 /// Split an absolute container path into its normal components (`.` and `/` dropped;
 /// `..` kept, RESOLVE_IN_ROOT clamps it at the root).
@@ -39,7 +39,7 @@ pub(crate) fn rel(path: &Path) -> String {
 }
 
 /// `mkdir -p path` inside the root; returns an `O_PATH` fd of the directory.
-pub(crate) fn mkdir_all(root: BorrowedFd<'_>, path: &Path) -> Result<OwnedFd, StepError> {
+pub(crate) fn mkdir_all(root: BorrowedFd<'_>, path: &Path) -> Result<OwnedFd, InitError> {
     let comps = components(path);
     let mut dir = open_in_root(root, ".", libc::O_PATH | libc::O_DIRECTORY, 0)
         .at("open rootfs", path.display())?;
@@ -71,7 +71,7 @@ pub(crate) fn ensure_target(
     root: BorrowedFd<'_>,
     path: &Path,
     is_dir: bool,
-) -> Result<OwnedFd, StepError> {
+) -> Result<OwnedFd, InitError> {
     match open_path(root, path) {
         Ok(fd) => return Ok(fd),
         Err(Errno::ENOENT) => {}
@@ -82,7 +82,7 @@ pub(crate) fn ensure_target(
     }
     let parent = path.parent().unwrap_or(Path::new("/"));
     let name = path.file_name().ok_or_else(|| {
-        StepError::Other(format!("mount target {}: no file name", path.display()))
+        InitError::Message(format!("mount target {}: no file name", path.display()))
     })?;
     let pfd = mkdir_all(root, parent)?;
     match nix::fcntl::openat(

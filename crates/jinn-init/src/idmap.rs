@@ -24,7 +24,7 @@ pub(crate) fn prepare(plan: &Plan) -> Result<Vec<Option<OwnedFd>>, InitError> {
             continue;
         };
         let MountKind::Bind { source, recursive } = &m.kind else {
-            return Err(InitError::Child(format!(
+            return Err(InitError::Message(format!(
                 "mounts {}: idmap is supported on bind mounts only",
                 m.destination.display()
             )));
@@ -48,7 +48,7 @@ pub(crate) fn prepare(plan: &Plan) -> Result<Vec<Option<OwnedFd>>, InitError> {
             },
         )
         .map_err(|e| {
-            InitError::Child(format!(
+            InitError::Message(format!(
                 "idmap mount {} on {}: {} (the filesystem may not support idmapped mounts)",
                 source.display(),
                 m.destination.display(),
@@ -152,9 +152,9 @@ fn helper(program: &str, child: nix::unistd::Pid, map: &[IdMapping]) -> Result<(
     }
     let out = cmd
         .output()
-        .map_err(|e| InitError::Child(format!("{program} (from Debian's uidmap): {e}")))?;
+        .map_err(|e| InitError::Message(format!("{program} (from Debian's uidmap): {e}")))?;
     if !out.status.success() {
-        return Err(InitError::Child(format!(
+        return Err(InitError::Message(format!(
             "{program} {child}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));

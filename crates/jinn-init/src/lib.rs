@@ -14,6 +14,7 @@ mod fsutil;
 pub mod hooks;
 mod idmap;
 mod mounts;
+mod namespace;
 mod netdev;
 mod process;
 mod rootfs;

@@ -11,7 +11,7 @@ use jinn_sys::mount::{
 };
 use nix::sys::stat::Mode;
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 use crate::fsutil::ensure_target;
 use crate::spawn::CgroupMountSource;
 
@@ -22,7 +22,7 @@ pub(crate) fn mount_entry(
     m: &MountPlan,
     cgroups: &[CgroupMountSource],
     premade: Option<&OwnedFd>,
-) -> Result<(), StepError> {
+) -> Result<(), InitError> {
     let dest = m.destination.display();
     if m.remount {
         return remount(root, m);
@@ -31,7 +31,7 @@ pub(crate) fn mount_entry(
         MountKind::Bind { source, recursive } => {
             let is_dir = std::fs::metadata(source)
                 .map_err(|e| {
-                    StepError::Other(format!("bind mount source {}: {e}", source.display()))
+                    InitError::Message(format!("bind mount source {}: {e}", source.display()))
                 })?
                 .is_dir();
             let target = ensure_target(root, &m.destination, is_dir)?;
@@ -74,7 +74,7 @@ pub(crate) fn mount_entry(
 
 /// `remount`: the mount already at the destination gets the entry's attributes and
 /// propagation, and its superblock the entry's filesystem options.
-fn remount(root: BorrowedFd<'_>, m: &MountPlan) -> Result<(), StepError> {
+fn remount(root: BorrowedFd<'_>, m: &MountPlan) -> Result<(), InitError> {
     let dest = m.destination.display();
     let target = crate::fsutil::open_path(root, &m.destination).at("open remount target", &dest)?;
     if !m.data.is_empty() {
@@ -106,9 +106,9 @@ fn host_sysfs(m: &MountPlan) -> nix::Result<OwnedFd> {
     Ok(tree)
 }
 
-fn mount_error(fstype: &str, dest: &impl std::fmt::Display, e: (String, nix::Error)) -> StepError {
+fn mount_error(fstype: &str, dest: &impl std::fmt::Display, e: (String, nix::Error)) -> InitError {
     let (what, errno) = e;
-    StepError::Other(format!(
+    InitError::Message(format!(
         "mount {fstype} on {dest}: {what}: {}",
         jinn_sys::errno_text(errno)
     ))
@@ -183,7 +183,7 @@ fn cgroup_v1_tree(
     root: BorrowedFd<'_>,
     m: &MountPlan,
     cgroups: &[CgroupMountSource],
-) -> Result<(), StepError> {
+) -> Result<(), InitError> {
     let dest = m.destination.display();
     let base_attrs = m.attr_set & !MOUNT_ATTR_RDONLY;
     // A single unnamed source is a cgroup2 directory: bind it directly.

@@ -16,9 +16,9 @@ use crate::error::InitError;
 fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, InitError> {
     let out = cmd
         .output()
-        .map_err(|e| InitError::Child(format!("linux.netDevices: {what}: {e}")))?;
+        .map_err(|e| InitError::Message(format!("linux.netDevices: {what}: {e}")))?;
     if !out.status.success() {
-        return Err(InitError::Child(format!(
+        return Err(InitError::Message(format!(
             "linux.netDevices: {what}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
@@ -34,7 +34,7 @@ fn index_and_addresses(dev: &str) -> Result<(u64, Vec<Vec<String>>), InitError> 
         &format!("read the addresses of {dev}"),
     )?;
     let links: serde_json::Value = serde_json::from_slice(&json)
-        .map_err(|e| InitError::Child(format!("read the addresses of {dev}: ip -j: {e}")))?;
+        .map_err(|e| InitError::Message(format!("read the addresses of {dev}: ip -j: {e}")))?;
     let mut out = Vec::new();
     let mut index = 0;
     for link in links.as_array().into_iter().flatten() {
@@ -72,10 +72,10 @@ pub(crate) fn move_devices(pid: i32, devices: &BTreeMap<String, String>) -> Resu
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .status()
-                .map_err(|e| InitError::Child(format!("linux.netDevices: nsenter: {e}")))?
+                .map_err(|e| InitError::Message(format!("linux.netDevices: nsenter: {e}")))?
                 .success();
             if taken {
-                return Err(InitError::Child(format!(
+                return Err(InitError::Message(format!(
                     "linux.netDevices.{host}.name: {name:?} already exists in the container's network namespace"
                 )));
             }
@@ -122,7 +122,7 @@ fn renamed(netns: &str, pattern: &str, index: u64) -> Result<String, InitError> 
         "list the container's interfaces",
     )?;
     let links: serde_json::Value = serde_json::from_slice(&json)
-        .map_err(|e| InitError::Child(format!("list the container's interfaces: ip -j: {e}")))?;
+        .map_err(|e| InitError::Message(format!("list the container's interfaces: ip -j: {e}")))?;
     links
         .as_array()
         .into_iter()
@@ -131,7 +131,7 @@ fn renamed(netns: &str, pattern: &str, index: u64) -> Result<String, InitError> 
         .and_then(|l| l["ifname"].as_str())
         .map(str::to_string)
         .ok_or_else(|| {
-            InitError::Child(format!(
+            InitError::Message(format!(
                 "linux.netDevices: the interface moved as {pattern:?} is not in the container"
             ))
         })

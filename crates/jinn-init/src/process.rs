@@ -10,7 +10,7 @@ use jinn_sys::caps;
 use jinn_sys::resolve::open_beneath;
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 use crate::mounts::new_fs;
 
 /// A private procfs instance of the container's pid namespace, mounted nowhere: writes
@@ -20,14 +20,14 @@ pub(crate) struct PrivateProc {
 }
 
 impl PrivateProc {
-    pub(crate) fn open() -> Result<PrivateProc, StepError> {
+    pub(crate) fn open() -> Result<PrivateProc, InitError> {
         let fd = new_fs("proc", "proc", &[], 0).map_err(|(w, e)| {
-            StepError::Other(format!("private procfs: {w}: {}", jinn_sys::errno_text(e)))
+            InitError::Message(format!("private procfs: {w}: {}", jinn_sys::errno_text(e)))
         })?;
         Ok(PrivateProc { fd })
     }
 
-    pub(crate) fn write(&self, rel: &str, value: &str) -> Result<(), StepError> {
+    pub(crate) fn write(&self, rel: &str, value: &str) -> Result<(), InitError> {
         let fd = open_beneath(self.fd.as_fd(), rel, libc::O_WRONLY | libc::O_TRUNC, 0)
             .at("open", format!("/proc/{rel}"))?;
         nix::unistd::write(&fd, value.as_bytes()).at("write", format!("/proc/{rel}"))?;
@@ -37,7 +37,7 @@ impl PrivateProc {
 
 /// Hostname, domain name, sysctl and oom_score_adj: what is set through the kernel's
 /// per-namespace knobs before the process is switched to its user.
-pub(crate) fn namespaced_settings(plan: &Plan) -> Result<(), StepError> {
+pub(crate) fn namespaced_settings(plan: &Plan) -> Result<(), InitError> {
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).at("sethostname", h)?;
     }
@@ -61,7 +61,7 @@ pub(crate) fn namespaced_settings(plan: &Plan) -> Result<(), StepError> {
 
 /// AppArmor and SELinux: jinn does not apply profiles or labels yet, so asking for one is
 /// an error naming the field (never silently ignored).
-pub(crate) fn check_lsm(p: &ProcessPlan, mount_label: Option<&str>) -> Result<(), StepError> {
+pub(crate) fn check_lsm(p: &ProcessPlan, mount_label: Option<&str>) -> Result<(), InitError> {
     let asked = [
         ("process.apparmorProfile", p.apparmor_profile.as_deref()),
         ("process.selinuxLabel", p.selinux_label.as_deref()),
@@ -69,7 +69,7 @@ pub(crate) fn check_lsm(p: &ProcessPlan, mount_label: Option<&str>) -> Result<()
     ];
     for (field, value) in asked {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
-            return Err(StepError::Other(format!(
+            return Err(InitError::Message(format!(
                 "{field}: {v:?} cannot be applied: jinn does not support AppArmor or SELinux yet"
             )));
         }
@@ -78,7 +78,7 @@ pub(crate) fn check_lsm(p: &ProcessPlan, mount_label: Option<&str>) -> Result<()
 }
 
 /// `process.rlimits`.
-fn rlimits(p: &ProcessPlan) -> Result<(), StepError> {
+fn rlimits(p: &ProcessPlan) -> Result<(), InitError> {
     for r in &p.rlimits {
         jinn_sys::process::set_rlimit(r.resource, r.soft, r.hard)
             .at("setrlimit", rlimit_name(r.resource))?;
@@ -98,7 +98,7 @@ const CAP_SYS_ADMIN: u64 = 1 << 21;
 /// With `keep_sys_admin` CAP_SYS_ADMIN stays effective until the exec, for a seccomp
 /// filter installed without no_new_privs; execve then computes the program's sets from
 /// the bounding, inheritable and ambient sets alone, so it does not carry over.
-fn user_and_caps(p: &ProcessPlan, last_cap: u32, keep_sys_admin: bool) -> Result<(), StepError> {
+fn user_and_caps(p: &ProcessPlan, last_cap: u32, keep_sys_admin: bool) -> Result<(), InitError> {
     let c = p.capabilities.unwrap_or_default();
     let extra = if keep_sys_admin { CAP_SYS_ADMIN } else { 0 };
     caps::limit_bounding(c.bounding, last_cap).step("drop bounding capabilities")?;
@@ -114,7 +114,7 @@ fn user_and_caps(p: &ProcessPlan, last_cap: u32, keep_sys_admin: bool) -> Result
     match setgroups(&gids) {
         Ok(()) => {}
         Err(nix::errno::Errno::EPERM) if gids.is_empty() => {}
-        Err(nix::errno::Errno::EPERM) => return Err(StepError::Other(
+        Err(nix::errno::Errno::EPERM) => return Err(InitError::Message(
             "process.user.additionalGids: setgroups is denied in this user namespace (rootless)"
                 .into(),
         )),
@@ -140,10 +140,10 @@ fn user_and_caps(p: &ProcessPlan, last_cap: u32, keep_sys_admin: bool) -> Result
 
 /// Find `args[0]` as execve will run it: a path, or a name looked up in the process's
 /// own `PATH` (not jinn's), inside the container. Runs after pivot_root.
-fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
+fn find_program(p: &ProcessPlan) -> Result<CString, InitError> {
     let arg0 = &p.args[0];
     let not_found = || {
-        StepError::Other(format!(
+        InitError::Message(format!(
             "exec: \"{arg0}\": executable file not found in $PATH"
         ))
     };
@@ -154,7 +154,7 @@ fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
             p.cwd.join(arg0)
         };
         if let Err(e) = nix::unistd::access(&path, nix::unistd::AccessFlags::X_OK) {
-            return Err(StepError::Other(format!(
+            return Err(InitError::Message(format!(
                 "exec: \"{arg0}\": {}",
                 jinn_sys::errno_text(e)
             )));
@@ -183,12 +183,12 @@ fn find_program(p: &ProcessPlan) -> Result<CString, StepError> {
 /// argv and envp for execve. The environment gets `HOME` from the container's
 /// /etc/passwd (or `/`) when the config does not set it, and `LISTEN_PID` (the process's
 /// own pid) when socket activation passed `LISTEN_FDS`, as runc does.
-fn exec_vectors(p: &ProcessPlan) -> Result<(Vec<CString>, Vec<CString>), StepError> {
+fn exec_vectors(p: &ProcessPlan) -> Result<(Vec<CString>, Vec<CString>), InitError> {
     let to_c = |v: &[String], field: &str| {
         v.iter()
             .map(|s| CString::new(s.as_bytes()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| StepError::Other(format!("{field}: contains a NUL byte")))
+            .map_err(|_| InitError::Message(format!("{field}: contains a NUL byte")))
     };
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -277,7 +277,7 @@ pub(crate) fn prepare_exec<'a>(
     preserve_fds: u32,
     not_preserved: Option<i32>,
     seccomp: Option<Seccomp<'a>>,
-) -> Result<ExecReady<'a>, StepError> {
+) -> Result<ExecReady<'a>, InitError> {
     check_lsm(p, None)?;
     rlimits(p)?;
     crate::tuning::priorities(p)?;
@@ -313,10 +313,10 @@ pub(crate) fn prepare_exec<'a>(
 
 /// After chdir, the cwd must be inside the new root (a cwd reached through a leaked fd of
 /// the host would read "(unreachable)"): CVE-2024-21626.
-fn check_cwd_inside_root() -> Result<(), StepError> {
+fn check_cwd_inside_root() -> Result<(), InitError> {
     let cwd = nix::unistd::getcwd().step("getcwd")?;
     if !cwd.is_absolute() {
-        return Err(StepError::Other(format!(
+        return Err(InitError::Message(format!(
             "process.cwd: {} is outside the container root",
             cwd.display()
         )));

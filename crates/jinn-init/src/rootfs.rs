@@ -14,14 +14,14 @@ use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::{fstat, SFlag};
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 use crate::fsutil::{open_host, rel};
 use crate::mounts::new_fs;
 
 /// Set the propagation of the whole mount namespace (runc's default: rslave, so nothing
 /// done in the container propagates to the host), then bind the rootfs on itself.
 /// Returns an fd of the rootfs mount.
-pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, StepError> {
+pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, InitError> {
     // An unbindable tree cannot be bound: the rootfs bind below would fail. Such a root
     // gets its propagation after the switch (finish_root), rslave until then.
     let prop = plan
@@ -79,7 +79,7 @@ pub(crate) fn prepare(plan: &Plan) -> Result<OwnedFd, StepError> {
 pub(crate) fn mask_paths(
     root: BorrowedFd<'_>,
     paths: &[std::path::PathBuf],
-) -> Result<(), StepError> {
+) -> Result<(), InitError> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -93,7 +93,7 @@ pub(crate) fn mask_paths(
         let st = fstat(target.as_raw_fd()).at("stat masked path", p.display())?;
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR {
             let tmpfs = new_fs("tmpfs", "tmpfs", &[], MOUNT_ATTR_RDONLY).map_err(|(w, e)| {
-                StepError::Other(format!(
+                InitError::Message(format!(
                     "mask {}: tmpfs {w}: {}",
                     p.display(),
                     jinn_sys::errno_text(e)
@@ -109,7 +109,7 @@ pub(crate) fn mask_paths(
 }
 
 /// The host's /dev/null, checked to be the real character device 1:3.
-fn host_dev_null() -> Result<OwnedFd, StepError> {
+fn host_dev_null() -> Result<OwnedFd, InitError> {
     let fd = open_host(
         "/dev/null",
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NOFOLLOW,
@@ -118,7 +118,7 @@ fn host_dev_null() -> Result<OwnedFd, StepError> {
     let st = fstat(fd.as_raw_fd()).at("stat", "/dev/null")?;
     let is_chr = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
     if !is_chr || st.st_rdev != nix::sys::stat::makedev(1, 3) {
-        return Err(StepError::Other(
+        return Err(InitError::Message(
             "/dev/null is not the null device (1:3)".into(),
         ));
     }
@@ -129,7 +129,7 @@ fn host_dev_null() -> Result<OwnedFd, StepError> {
 pub(crate) fn readonly_paths(
     root: BorrowedFd<'_>,
     paths: &[std::path::PathBuf],
-) -> Result<(), StepError> {
+) -> Result<(), InitError> {
     for p in paths {
         let target = match open_in_root(root, &rel(p), libc::O_PATH | libc::O_NOFOLLOW, 0) {
             Ok(fd) => fd,
@@ -153,7 +153,7 @@ pub(crate) fn readonly_paths(
 }
 
 /// Make `root` the process's root directory and detach the host's mounts.
-pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), StepError> {
+pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), InitError> {
     // The host's root, to detach it without propagating anything to the host.
     let old_root = open_host(
         "/",
@@ -186,7 +186,7 @@ pub(crate) fn switch_root(root: &OwnedFd, no_pivot: bool) -> Result<(), StepErro
 
 /// After the switch: `root.readonly` makes the root mount itself read-only (not its
 /// submounts, as runc), and an explicit `rootfsPropagation` is set on the new root.
-pub(crate) fn finish_root(plan: &Plan) -> Result<(), StepError> {
+pub(crate) fn finish_root(plan: &Plan) -> Result<(), InitError> {
     if !plan.rootfs_readonly && plan.rootfs_propagation.is_none() {
         return Ok(());
     }

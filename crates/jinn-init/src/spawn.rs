@@ -10,8 +10,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-use crate::error::InitError;
+use crate::error::{InitError, Step};
 use crate::hooks::{self, HookKind};
+use crate::namespace;
 use crate::start::ExecSocket;
 use crate::sync::{Message, SyncPipe};
 
@@ -78,28 +79,8 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
     for kind in [NamespaceKind::Pid, NamespaceKind::Time] {
         if let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) {
             let own = format!("/proc/self/ns/{}", kind.proc_name());
-            restore.push((
-                kind,
-                File::open(&own).map_err(|e| InitError::Path {
-                    what: "open namespace",
-                    path: own.into(),
-                    source: io_errno(e),
-                })?,
-            ));
-            let f = File::open(path).map_err(|e| InitError::Path {
-                what: "open namespace",
-                path: path.clone(),
-                source: io_errno(e),
-            })?;
-            nix::sched::setns(
-                f,
-                nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32),
-            )
-            .map_err(|source| InitError::Path {
-                what: "join namespace",
-                path: path.clone(),
-                source,
-            })?;
+            restore.push((kind, namespace::open(std::path::Path::new(&own))?));
+            namespace::join(path, kind)?;
         }
     }
 
@@ -170,55 +151,51 @@ pub fn spawn(opts: SpawnOptions<'_>) -> Result<Spawned, InitError> {
         }
         Cloned::Parent { child, pidfd } => {
             drop(child_end);
-            for (kind, fd) in restore {
-                if let Err(source) = nix::sched::setns(
-                    fd,
-                    nix::sched::CloneFlags::from_bits_retain(kind.clone_flag() as i32),
-                ) {
-                    let _ = kill(child, Signal::SIGKILL);
-                    let _ = waitpid(child, None);
-                    return Err(InitError::Sys {
-                        what: "return to jinn's own namespaces",
-                        source,
-                    });
-                }
-            }
-            if let Some(fd) = own_timens {
-                // Back to jinn's own time namespace for the children still to come (hooks).
-                if let Err(source) = nix::sched::setns(
-                    fd,
-                    nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
-                ) {
-                    let _ = kill(child, Signal::SIGKILL);
-                    let _ = waitpid(child, None);
-                    return Err(InitError::Sys {
-                        what: "return to jinn's time namespace",
-                        source,
-                    });
-                }
-            }
-            drop(idmapped);
-            drop(opts.seccomp_listener);
-            drop(exec_socket);
-            match drive(
-                &parent_end,
-                child,
-                opts.id,
-                plan,
-                opts.rootless,
-                opts.join_cgroup,
-            ) {
+            let result = leave_joined_namespaces(restore, own_timens).and_then(|()| {
+                drop(idmapped);
+                drop(opts.seccomp_listener);
+                drop(exec_socket);
+                drive(
+                    &parent_end,
+                    child,
+                    opts.id,
+                    plan,
+                    opts.rootless,
+                    opts.join_cgroup,
+                )
+            });
+            match result {
                 Ok(()) => Ok(Spawned { pid: child, pidfd }),
-                Err(e) => {
-                    let _ = kill(child, Signal::SIGKILL);
-                    let status = waitpid(child, None);
-                    match e {
-                        InitError::ChildDied(_) => Err(InitError::ChildDied(format!("{status:?}"))),
-                        e => Err(e),
-                    }
-                }
+                Err(e) => Err(kill_and_reap(child, e)),
             }
         }
+    }
+}
+
+/// Back to jinn's own pid and time namespaces (joined by path for the clone only) and
+/// its own time namespace (left for `linux.timeOffsets`), for the children still to
+/// come (hooks).
+fn leave_joined_namespaces(
+    restore: Vec<(NamespaceKind, OwnedFd)>,
+    own_timens: Option<OwnedFd>,
+) -> Result<(), InitError> {
+    for (kind, fd) in restore {
+        namespace::enter(fd, kind).step("return to jinn's own namespaces")?;
+    }
+    if let Some(fd) = own_timens {
+        namespace::enter(fd, NamespaceKind::Time).step("return to jinn's time namespace")?;
+    }
+    Ok(())
+}
+
+/// After a failure past the clone: the init (or exec process) is killed and reaped, so
+/// nothing is left; an init that died on its own reports how.
+pub(crate) fn kill_and_reap(child: Pid, e: InitError) -> InitError {
+    let _ = kill(child, Signal::SIGKILL);
+    let status = waitpid(child, None);
+    match e {
+        InitError::ChildDied(_) => InitError::ChildDied(format!("{status:?}")),
+        e => e,
     }
 }
 
@@ -296,12 +273,11 @@ fn clone_in_user_namespace(
                 match jinn_sys::pidfd::open(msg) {
                     Ok(fd) => Some(fd),
                     Err(source) => {
-                        let _ = kill(child, Signal::SIGKILL);
-                        let _ = waitpid(child, None);
-                        return Err(InitError::Sys {
+                        let e = InitError::Sys {
                             what: "pidfd_open of the init",
                             source,
-                        });
+                        };
+                        return Err(kill_and_reap(child, e));
                     }
                 }
             } else {
@@ -344,10 +320,7 @@ fn time_namespace_with_offsets(plan: &Plan) -> Result<Option<OwnedFd>, InitError
         .open("/proc/self/timens_offsets")
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     if let Err(e) = written {
-        let _ = nix::sched::setns(
-            &own,
-            nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
-        );
+        let _ = namespace::enter(&own, NamespaceKind::Time);
         return Err(InitError::Path {
             what: "write linux.timeOffsets to",
             path: "/proc/self/timens_offsets".into(),
@@ -387,7 +360,7 @@ fn drive(
         .is_ok()
     {
         if let Err(e) = join_cgroup(child) {
-            return Err(sync.pending_error().unwrap_or(InitError::Child(e)));
+            return Err(sync.pending_error().unwrap_or(InitError::Message(e)));
         }
         let _ = sync.send(&Message::CgroupJoined);
     }
@@ -398,11 +371,11 @@ fn drive(
                     .and_then(|()| {
                         hooks::run_all(HookKind::CreateRuntime, &plan.hooks.create_runtime, &state)
                     })
-                    .map_err(InitError::Child)?;
+                    .map_err(InitError::Message)?;
                 sync.send(&Message::HooksDone).map_err(InitError::Sync)?;
             }
             Some(Message::Ready) => return Ok(()),
-            Some(Message::Error { message }) => return Err(InitError::Child(message)),
+            Some(Message::Error { message }) => return Err(InitError::Message(message)),
             Some(other) => return Err(InitError::Protocol(format!("unexpected {other:?}"))),
             None => return Err(InitError::ChildDied(String::new())),
         }

@@ -75,7 +75,7 @@ impl SyncPipe {
     /// An `Error` message the init already sent, if there is one (does not block).
     pub fn pending_error(&self) -> Option<InitError> {
         match self.recv_flags(MsgFlags::MSG_DONTWAIT) {
-            Ok(Some(Message::Error { message })) => Some(InitError::Child(message)),
+            Ok(Some(Message::Error { message })) => Some(InitError::Message(message)),
             _ => None,
         }
     }

@@ -4,10 +4,10 @@
 
 use jinn_config::{MemoryPolicyPlan, ProcessPlan};
 
-use crate::error::{Step, StepError};
+use crate::error::{InitError, Step};
 
 /// `execCPUAffinity.initial`: the first thing a cloned init or exec process does.
-pub(crate) fn initial_affinity(p: &ProcessPlan) -> Result<(), StepError> {
+pub(crate) fn initial_affinity(p: &ProcessPlan) -> Result<(), InitError> {
     match &p.cpu_affinity_initial {
         Some(cpus) => jinn_sys::sched::set_cpu_affinity(cpus)
             .step("sched_setaffinity (process.execCPUAffinity.initial)"),
@@ -16,7 +16,7 @@ pub(crate) fn initial_affinity(p: &ProcessPlan) -> Result<(), StepError> {
 }
 
 /// `execCPUAffinity.final`: right before exec, once the process is in its cgroup.
-pub(crate) fn final_affinity(p: &ProcessPlan) -> Result<(), StepError> {
+pub(crate) fn final_affinity(p: &ProcessPlan) -> Result<(), InitError> {
     match &p.cpu_affinity_final {
         Some(cpus) => jinn_sys::sched::set_cpu_affinity(cpus)
             .step("sched_setaffinity (process.execCPUAffinity.final)"),
@@ -26,7 +26,7 @@ pub(crate) fn final_affinity(p: &ProcessPlan) -> Result<(), StepError> {
 
 /// `ioPriority` and `scheduler`, while the process still has jinn's privileges (a real-time
 /// class or a lower nice value needs CAP_SYS_NICE or CAP_SYS_ADMIN).
-pub(crate) fn priorities(p: &ProcessPlan) -> Result<(), StepError> {
+pub(crate) fn priorities(p: &ProcessPlan) -> Result<(), InitError> {
     if let Some(prio) = p.io_priority {
         jinn_sys::sched::set_io_priority(0, prio).step("ioprio_set (process.ioPriority)")?;
     }
@@ -47,7 +47,7 @@ pub(crate) fn priorities(p: &ProcessPlan) -> Result<(), StepError> {
 }
 
 /// `linux.personality`.
-pub(crate) fn personality(persona: Option<u64>) -> Result<(), StepError> {
+pub(crate) fn personality(persona: Option<u64>) -> Result<(), InitError> {
     match persona {
         Some(p) => jinn_sys::sched::set_personality(p).step("personality (linux.personality)"),
         None => Ok(()),
@@ -55,7 +55,7 @@ pub(crate) fn personality(persona: Option<u64>) -> Result<(), StepError> {
 }
 
 /// `linux.memoryPolicy`.
-pub(crate) fn memory_policy(m: Option<&MemoryPolicyPlan>) -> Result<(), StepError> {
+pub(crate) fn memory_policy(m: Option<&MemoryPolicyPlan>) -> Result<(), InitError> {
     match m {
         Some(m) => jinn_sys::sched::set_mempolicy(m.mode, m.flags, &m.nodes)
             .step("set_mempolicy (linux.memoryPolicy)"),
