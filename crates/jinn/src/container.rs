@@ -10,6 +10,7 @@ use jinn_init::{CgroupMountSource, SpawnOptions, Spawned};
 use jinn_state::{Container, Status, Store};
 
 use crate::cli::CreateArgs;
+use crate::saved::{load_hooks, save_late_hooks, save_process, save_seccomp, seccomp_listener};
 
 /// Create the container `args.id` from its bundle: on any failure nothing is left behind
 /// (no state directory, cgroup, mount or process).
@@ -171,76 +172,6 @@ pub fn create(
     Ok((container, spawned))
 }
 
-/// poststart and poststop hooks run from later processes (`start`, `delete`), and
-/// config.json may have changed by then: keep them as they were at create.
-fn save_late_hooks(container: &Container, plan: &jinn_config::Plan) -> Result<()> {
-    if !plan.hooks.poststart.is_empty() || !plan.hooks.poststop.is_empty() {
-        container.write_file(HOOKS_FILE, &serde_json::to_vec(&plan.hooks)?)?;
-    }
-    Ok(())
-}
-
-/// `exec` starts from the container's process as planned at create.
-fn save_process(container: &Container, process: &jinn_config::ProcessPlan) -> Result<()> {
-    Ok(container.write_file(PROCESS_FILE, &serde_json::to_vec(process)?)?)
-}
-
-/// The container's process as planned at create (the base of `exec`'s).
-pub fn load_process(container: &Container) -> Result<jinn_config::ProcessPlan> {
-    Ok(serde_json::from_slice(&container.read_file(PROCESS_FILE)?)?)
-}
-
-/// `exec` processes get the container's seccomp filter too.
-fn save_seccomp(
-    container: &Container,
-    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
-) -> Result<()> {
-    match seccomp {
-        Some(s) => Ok(container.write_file(SECCOMP_FILE, &serde_json::to_vec(s)?)?),
-        None => Ok(()),
-    }
-}
-
-/// The container's seccomp filter, compiled again from what `create` kept.
-pub fn load_seccomp(container: &Container) -> Result<Option<jinn_seccomp::Filter>> {
-    match container.read_file(SECCOMP_FILE) {
-        Ok(bytes) => {
-            let s: oci_spec::runtime::LinuxSeccomp = serde_json::from_slice(&bytes)?;
-            Ok(Some(jinn_seccomp::compile(&s)?))
-        }
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// For a NOTIFY filter, the connection to its agent at `listenerPath` (a host path, so
-/// made here, before the clone).
-pub fn seccomp_listener(
-    filter: Option<&jinn_seccomp::Filter>,
-) -> Result<Option<jinn_seccomp::ListenerConnection>> {
-    match filter.and_then(|f| f.listener_path().filter(|_| f.uses_notify())) {
-        Some(path) => Ok(Some(jinn_seccomp::ListenerConnection::connect(path)?)),
-        None => Ok(None),
-    }
-}
-
-const SECCOMP_FILE: &str = "seccomp.json";
-
-/// Where `create` keeps the container's process, in the state directory.
-const PROCESS_FILE: &str = "process.json";
-
-/// The hooks as planned at create, if any are run after it.
-fn load_hooks(container: &Container) -> Result<jinn_config::Hooks> {
-    match container.read_file(HOOKS_FILE) {
-        Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
-        Err(e) if e.is_not_found() => Ok(jinn_config::Hooks::default()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Where `create` keeps the hooks, in the state directory.
-const HOOKS_FILE: &str = "hooks.json";
-
 /// Run poststop hooks; a failure is a warning and the others still run (runtime.md).
 fn run_poststop(hooks: &[jinn_config::Hook], id: &str, plan: &jinn_config::Plan) {
     let state = jinn_init::hooks::state_json(id, "stopped", 0, &plan.bundle, &plan.annotations);
@@ -300,47 +231,6 @@ fn cgroup_mount_sources(cg: &Cgroup) -> Vec<CgroupMountSource> {
         .into_iter()
         .map(|(name, host_dir)| CgroupMountSource { name, host_dir })
         .collect()
-}
-
-/// systemd socket activation, as runc: when jinn itself was given `LISTEN_FDS` fds
-/// (with `LISTEN_PID` = our pid), they are passed on after stdio, before the
-/// `--preserve-fds` ones, and the process gets `LISTEN_FDS` (and its own `LISTEN_PID`).
-pub fn socket_activation(args: &CreateArgs, plan: &mut jinn_config::Plan) -> CreateArgs {
-    let n = listen_fds();
-    if n == 0 {
-        return args.clone();
-    }
-    plan.process.env.retain(|e| !e.starts_with("LISTEN_FDS="));
-    plan.process.env.push(format!("LISTEN_FDS={n}"));
-    CreateArgs {
-        preserve_fds: args.preserve_fds + n,
-        ..args.clone()
-    }
-}
-
-/// How many fds systemd socket activation passed jinn (`LISTEN_FDS`, when `LISTEN_PID`
-/// is jinn's own pid).
-pub fn listen_fds() -> u32 {
-    let ours = std::env::var("LISTEN_PID").ok() == Some(std::process::id().to_string());
-    match std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        Some(n) if ours => n,
-        _ => 0,
-    }
-}
-
-/// The fds to pass on (3 .. 3+n) must be open before jinn opens anything itself:
-/// otherwise jinn's own fds (the state directory, sockets) would take those numbers and
-/// reach the container (the CVE-2024-21626 class).
-pub fn check_passed_fds(n: u32) -> Result<()> {
-    for fd in 3..3 + n as i32 {
-        if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
-            bail!("--preserve-fds: fd {fd} is not open, so it cannot be passed to the container");
-        }
-    }
-    Ok(())
 }
 
 /// `--pid-file`: written atomically, relative to the current directory as runc.

@@ -6,7 +6,9 @@ mod console;
 mod container;
 mod foreground;
 mod logging;
+mod passed_fds;
 mod protect;
+mod saved;
 mod signal;
 
 use std::process::ExitCode;
@@ -73,12 +75,12 @@ fn main() -> ExitCode {
     // Before jinn opens anything (the log file included): the fds it is asked to pass on
     // must be the caller's.
     let passed = match &cli.command {
-        Some(Command::Create(a)) => a.preserve_fds + container::listen_fds(),
-        Some(Command::Run(a)) => a.create.preserve_fds + container::listen_fds(),
+        Some(Command::Create(a)) => a.preserve_fds + passed_fds::listen_fds(),
+        Some(Command::Run(a)) => a.create.preserve_fds + passed_fds::listen_fds(),
         Some(Command::Exec(a)) => a.preserve_fds,
         _ => 0,
     };
-    if let Err(e) = container::check_passed_fds(passed) {
+    if let Err(e) = passed_fds::check_passed_fds(passed) {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }

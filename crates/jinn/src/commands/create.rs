@@ -8,7 +8,7 @@ use crate::console;
 
 pub fn run(store: &Store, args: &CreateArgs) -> Result<i32> {
     let mut plan = jinn_config::load(&args.bundle)?;
-    let args = &crate::container::socket_activation(args, &mut plan);
+    let args = &crate::passed_fds::socket_activation(args, &mut plan);
     console::check(plan.process.terminal, args.console_socket.is_some(), false)?;
     let socket = args
         .console_socket

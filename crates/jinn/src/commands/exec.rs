@@ -37,8 +37,8 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
         .then(console::OwnConsole::new)
         .transpose()?;
     let socket = socket.as_ref().or(own.as_ref().map(|o| &o.theirs));
-    let seccomp = container::load_seccomp(&c)?;
-    let seccomp_listener = container::seccomp_listener(seccomp.as_ref())?;
+    let seccomp = crate::saved::load_seccomp(&c)?;
+    let seccomp_listener = crate::saved::seccomp_listener(seccomp.as_ref())?;
     let pidfd = container::pidfd_of(&c)?;
     // A rootless container may have no cgroup: the process then joins none either.
     let cgroup = if c.state().cgroup_paths.is_null() {
@@ -111,7 +111,7 @@ fn exec_process(c: &Container, args: &ExecArgs) -> Result<ProcessPlan> {
     if args.command.is_empty() {
         bail!("exec: no command given (pass ARGS or --process FILE)");
     }
-    let mut p = container::load_process(c)?;
+    let mut p = crate::saved::load_process(c)?;
     p.args = args.command.clone();
     p.terminal = args.tty;
     for e in &args.env {

@@ -17,7 +17,7 @@ pub fn run(store: &Store, args: &RunArgs) -> Result<i32> {
         }
     }
     let mut plan = jinn_config::load(&args.create.bundle)?;
-    let create_args = container::socket_activation(&args.create, &mut plan);
+    let create_args = crate::passed_fds::socket_activation(&args.create, &mut plan);
     let terminal = plan.process.terminal;
     console::check(terminal, args.create.console_socket.is_some(), !args.detach)?;
     let socket = args
