@@ -12,7 +12,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$ROOT"
-RUNNER=${JINN_VM_RUNNER:-$ROOT/../shared/vm/run-in-vm.sh}
+TAG=bench-cgroupv2
+. scripts/vm-tests-lib.sh
 args=$(printf ' %q' "$@")
 pure_v2() { [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; }
 
@@ -27,7 +28,7 @@ if [ "$use_vm" = 0 ]; then
   exec python3 scripts/bench.py $args
 fi
 
-[ -x "$RUNNER" ] || { echo "bench-cgroupv2: $RUNNER not found (../shared/vm)" >&2; exit 1; }
+RUNNER=$(vm_runner)
 # Inside the guest: binaries to /usr/local/sbin (the overlay's tmpfs layer, first in
 # PATH). The guest script lives in the shared repository (target/ is git-ignored).
 mkdir -p target/bench-cgroupv2

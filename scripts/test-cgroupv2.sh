@@ -37,24 +37,9 @@ extra=
 runtimes=${V2_RUNTIMES:-${JINN_RUNTIME:-jinn}}
 threads=${V2_TEST_THREADS:-2}
 
-# ---- build ----
-echo "test-cgroupv2: building jinn and the cgroupv2 test binary" >&2
-$CARGO build -p jinn
-testbin=$($CARGO test -p jinn --test cgroupv2 --no-run --message-format=json \
-  | python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") \
-            and m["target"]["name"] == "cgroupv2":
-        print(m["executable"])
-')
-[ -n "$testbin" ] || { echo "test-cgroupv2: no cgroupv2 test executable from cargo" >&2; exit 1; }
-jinnbin=$(dirname "$(dirname "$testbin")")/jinn    # <target>/debug/deps/cgroupv2-… -> <target>/debug/jinn
-[ -x "$jinnbin" ] || { echo "test-cgroupv2: $jinnbin not built" >&2; exit 1; }
+TAG=test-cgroupv2
+. scripts/vm-tests-lib.sh
+build_test_binary cgroupv2
 
 pure_v2=0
 [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] && pure_v2=1
@@ -64,19 +49,8 @@ if [ "$use_vm" = auto ]; then
 fi
 
 # ---- stage the binaries (the VM only shares the repository read-write) ----
-stage() {   # stage SRC NAME -> path under the repository
-  local dst="$stagedir/$2"
-  ln -f "$1" "$dst" 2>/dev/null || cp -f "$1" "$dst"
-  echo "$dst"
-}
 if [ "$use_vm" = 1 ]; then
-  stagedir=${V2_STAGE_DIR:-$ROOT/target/cgroupv2-vm}
-  mkdir -p "$stagedir"
-  stagedir=$(cd "$stagedir" && pwd -P)
-  case "$stagedir/" in
-    "$ROOT"/*) ;;
-    *) echo "test-cgroupv2: V2_STAGE_DIR must be inside $ROOT (the VM shares only it)" >&2; exit 1 ;;
-  esac
+  use_stage_dir "${V2_STAGE_DIR:-$ROOT/target/cgroupv2-vm}"
   testbin=$(stage "$testbin" cgroupv2-tests)
   jinnbin=$(stage "$jinnbin" jinn)
 fi
@@ -89,11 +63,7 @@ if [ "$use_vm" = 1 ] && [ -n "$runner_cg" ]; then
   cmd+="; mkdir -p $d && echo \$\$ > $d/cgroup.procs || exit 1"
 fi
 for r in $runtimes; do
-  case "$r" in
-    jinn) path=$jinnbin ;;
-    /*)   path=$r ;;
-    *)    path=$(command -v "$r") || { echo "test-cgroupv2: runtime $r not found" >&2; exit 1; } ;;
-  esac
+  path=$(runtime_path "$r")
   q=$(printf '%q' "$path")
   cmd+="; echo; echo \"=== cgroupv2 tests with $q (\$(stat -fc %T /sys/fs/cgroup)) ===\""
   cmd+="; s=\$(date +%s.%N)"
@@ -104,12 +74,7 @@ cmd+="; exit \$rc"
 
 start=$(date +%s.%N)
 if [ "$use_vm" = 1 ]; then
-  runner=${JINN_VM_RUNNER:-$ROOT/../shared/vm/run-in-vm.sh}
-  if [ ! -x "$runner" ]; then
-    echo "test-cgroupv2: this host is not pure cgroup v2 and the VM runner $runner is missing" >&2
-    echo "  (set JINN_VM_RUNNER to run-in-vm.sh; it needs qemu-system-x86)" >&2
-    exit 1
-  fi
+  runner=$(vm_runner)
   echo "test-cgroupv2: running in a pure cgroup v2 VM ($runtimes)" >&2
   set +e
   "$runner" "$cmd"
@@ -122,6 +87,5 @@ else
   rc=$?
   set -e
 fi
-end=$(date +%s.%N)
-echo "test-cgroupv2: exit $rc, wall time $(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.1f", e-s}') s" >&2
+echo "test-cgroupv2: exit $rc, wall time $(seconds_since "$start") s" >&2
 exit $rc

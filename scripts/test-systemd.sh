@@ -28,32 +28,10 @@ extra=
 runtimes=${SD_RUNTIMES:-${JINN_RUNTIME:-jinn}}
 threads=${SD_TEST_THREADS:-2}
 
-echo "test-systemd: building jinn and the systemd test binary" >&2
-$CARGO build -p jinn
-testbin=$($CARGO test -p jinn --test systemd --no-run --message-format=json \
-  | python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") \
-            and m["target"]["name"] == "systemd":
-        print(m["executable"])
-')
-[ -n "$testbin" ] || { echo "test-systemd: no systemd test executable from cargo" >&2; exit 1; }
-jinnbin=$(dirname "$(dirname "$testbin")")/jinn
-[ -x "$jinnbin" ] || { echo "test-systemd: $jinnbin not built" >&2; exit 1; }
-
-stagedir=${SD_STAGE_DIR:-$ROOT/target/systemd-vm}
-mkdir -p "$stagedir"
-stagedir=$(cd "$stagedir" && pwd -P)
-case "$stagedir/" in
-  "$ROOT"/*) ;;
-  *) echo "test-systemd: SD_STAGE_DIR must be inside $ROOT (the VM shares only it)" >&2; exit 1 ;;
-esac
-stage() { ln -f "$1" "$stagedir/$2" 2>/dev/null || cp -f "$1" "$stagedir/$2"; echo "$stagedir/$2"; }
+TAG=test-systemd
+. scripts/vm-tests-lib.sh
+build_test_binary systemd
+use_stage_dir "${SD_STAGE_DIR:-$ROOT/target/systemd-vm}"
 testbin=$(stage "$testbin" systemd-tests)
 jinnbin=$(stage "$jinnbin" jinn)
 
@@ -74,11 +52,7 @@ echo "=== systemd (pid $spid) up after $(awk -v s=$t0 -v e=$(date +%s.%N) "BEGIN
 insd() { nsenter -t "$spid" -p -m -- "$@"; }
 rc=0'
 for r in $runtimes; do
-  case "$r" in
-    jinn) path=$jinnbin ;;
-    /*)   path=$r ;;
-    *)    path=$(command -v "$r") || { echo "test-systemd: runtime $r not found" >&2; exit 1; } ;;
-  esac
+  path=$(runtime_path "$r")
   q=$(printf '%q' "$path")
   cmd+="
 echo; echo \"=== systemd tests with $q ===\"
@@ -92,16 +66,12 @@ left=$(insd systemctl list-units --all --no-legend "*-*.scope" 2>/dev/null | gre
 [ $rc = 0 ] || { echo "--- systemd log (tail) ---"; tail -n 40 /tmp/systemd.log; }
 exit $rc'
 
-runner=${JINN_VM_RUNNER:-$ROOT/../shared/vm/run-in-vm.sh}
-if [ ! -x "$runner" ]; then
-  echo "test-systemd: the VM runner $runner is missing (set JINN_VM_RUNNER; it needs qemu-system-x86)" >&2
-  exit 1
-fi
+runner=$(vm_runner)
 echo "test-systemd: running in a VM with systemd ($runtimes)" >&2
 start=$(date +%s.%N)
 set +e
 "$runner" "$cmd"
 rc=$?
 set -e
-echo "test-systemd: exit $rc, wall time $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}') s" >&2
+echo "test-systemd: exit $rc, wall time $(seconds_since "$start") s" >&2
 exit $rc
