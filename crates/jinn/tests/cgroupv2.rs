@@ -23,17 +23,13 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::cgroupfs::*;
 use common::*;
 use serde_json::{json, Value};
-
-/// Generous: under an emulated VM a runtime invocation takes seconds.
-const WAIT: Duration = Duration::from_secs(60);
-
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// True on a pure cgroup v2 host. With `JINN_CGROUPV2_VM=1` a host that is not
 /// pure v2 is a test failure, so a broken VM setup cannot pass as "skipped".
@@ -77,40 +73,6 @@ fn relative_cgroup(rel: &str) -> String {
         None => String::new(),
     };
     format!("{parent}/{rel}")
-}
-
-/// The host directory of the cgroup path `/a/b`.
-fn cg_dir(cgroup: &str) -> PathBuf {
-    Path::new(CGROUP_ROOT).join(cgroup.trim_start_matches('/'))
-}
-
-/// A cgroup interface file, trimmed.
-#[track_caller]
-fn read_cg(dir: &Path, file: &str) -> String {
-    let p = dir.join(file);
-    fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
-
-/// The pids in `<dir>/cgroup.procs` (none when the directory is gone).
-fn procs(dir: &Path) -> Vec<i32> {
-    fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect()
-}
-
-/// Polls `cond` until it holds; fails the test with `what` after [`WAIT`].
-#[track_caller]
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        sleep(Duration::from_millis(20));
-    }
 }
 
 #[track_caller]

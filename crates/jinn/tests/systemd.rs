@@ -15,16 +15,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
 
+use common::cgroupfs::*;
 use common::*;
 use serde_json::json;
 
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-const WAIT: Duration = Duration::from_secs(60);
 const SD: &[&str] = &["--systemd-cgroup"];
 
 fn systemd_runs() -> bool {
@@ -81,36 +78,6 @@ fn show(unit: &str, names: &[&str]) -> BTreeMap<String, String> {
 #[track_caller]
 fn prop(unit: &str, name: &str) -> String {
     show(unit, &[name]).remove(name).unwrap_or_default()
-}
-
-fn cg_dir(cgroup: &str) -> PathBuf {
-    Path::new(CGROUP_ROOT).join(cgroup.trim_start_matches('/'))
-}
-
-#[track_caller]
-fn read_cg(dir: &Path, file: &str) -> String {
-    let p = dir.join(file);
-    fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
-
-fn procs(dir: &Path) -> Vec<i32> {
-    fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect()
-}
-
-#[track_caller]
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        sleep(Duration::from_millis(50));
-    }
 }
 
 #[track_caller]

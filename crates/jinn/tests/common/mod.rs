@@ -10,6 +10,8 @@
 //! cgroups, mounts or processes, or that changes the host, into a failed test.
 #![allow(dead_code)]
 
+pub mod cgroupfs;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
