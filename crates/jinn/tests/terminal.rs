@@ -93,26 +93,34 @@ fn terminal_bundle(script: &str) -> Bundle {
     b
 }
 
-#[test]
-fn create_sends_the_pty_master_and_typing_reaches_the_process() {
-    let rt = Runtime::new();
-    let b = terminal_bundle("stty size; read line; echo got:$line; exit 3");
+/// `create --console-socket` (the pty master arrives on the socket), then `start`;
+/// returns the master.
+#[track_caller]
+fn create_and_start_on_a_console(rt: &Runtime, b: &Bundle, id: &str) -> std::fs::File {
     let console = ConsoleSocket::new();
-    let id = rt.new_id();
     let create = rt.spawn(&[
         "create",
         "--bundle",
         b.path_str(),
         "--console-socket",
         console.path(),
-        &id,
+        id,
     ]);
-    let mut master = console.receive_master();
+    let master = console.receive_master();
     assert_success(
         &create.wait(Duration::from_secs(10)),
         "create --console-socket",
     );
-    assert_success(&rt.start(&id), "start");
+    assert_success(&rt.start(id), "start");
+    master
+}
+
+#[test]
+fn create_sends_the_pty_master_and_typing_reaches_the_process() {
+    let rt = Runtime::new();
+    let b = terminal_bundle("stty size; read line; echo got:$line; exit 3");
+    let id = rt.new_id();
+    let mut master = create_and_start_on_a_console(&rt, &b, &id);
     let seen = read_until(&mut master, "37 111");
     assert!(seen.contains("37 111"), "consoleSize: {seen:?}");
     master.write_all(b"hello\n").unwrap();
@@ -130,19 +138,8 @@ fn create_sends_the_pty_master_and_typing_reaches_the_process() {
 fn the_process_has_a_controlling_terminal_and_dev_console() {
     let rt = Runtime::new();
     let b = terminal_bundle("tty; [ -c /dev/console ] && echo console-ok; sleep 0.2");
-    let console = ConsoleSocket::new();
     let id = rt.new_id();
-    let create = rt.spawn(&[
-        "create",
-        "--bundle",
-        b.path_str(),
-        "--console-socket",
-        console.path(),
-        &id,
-    ]);
-    let mut master = console.receive_master();
-    assert_success(&create.wait(Duration::from_secs(10)), "create");
-    assert_success(&rt.start(&id), "start");
+    let mut master = create_and_start_on_a_console(&rt, &b, &id);
     let seen = read_until(&mut master, "console-ok");
     assert!(seen.contains("/dev/pts/"), "tty names a pts: {seen:?}");
     rt.wait_status(&id, "stopped", Duration::from_secs(10));
