@@ -1,5 +1,6 @@
-//! Reading a pure cgroup v2 hierarchy at /sys/fs/cgroup, for the tests that run in the
-//! v2 VM (cgroupv2.rs, systemd.rs).
+//! Reading a cgroup v2 hierarchy, for the tests that run in the v2 VM (cgroupv2.rs,
+//! systemd.rs): /sys/fs/cgroup, or the tree `JINN_TEST_CGROUP2_ROOT` names (the
+//! unified tree of a hybrid layout).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,9 +11,16 @@ pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// How long a wait may take: the VM is emulated and slow.
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// The host directory of the cgroup path `/a/b`.
+/// Where the cgroup2 tree is mounted: `JINN_TEST_CGROUP2_ROOT`, else [`CGROUP_ROOT`].
+pub fn cgroup2_root() -> PathBuf {
+    std::env::var_os("JINN_TEST_CGROUP2_ROOT")
+        .filter(|r| !r.is_empty())
+        .map_or_else(|| PathBuf::from(CGROUP_ROOT), PathBuf::from)
+}
+
+/// The host directory of the cgroup path `/a/b` in the cgroup2 tree.
 pub fn cg_dir(cgroup: &str) -> PathBuf {
-    Path::new(CGROUP_ROOT).join(cgroup.trim_start_matches('/'))
+    cgroup2_root().join(cgroup.trim_start_matches('/'))
 }
 
 /// A cgroup interface file, trimmed.
