@@ -196,7 +196,11 @@ fn scope_holds_the_init_with_its_limits_and_update_and_delete_follow() {
             ("IOWeight", "4950"),
         ]
     };
-    want.extend(per_layout.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    want.extend(
+        per_layout
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     let names: Vec<&str> = want.keys().map(String::as_str).collect();
     let mut p = show(&unit, &names);
     if rt.is_runc() && !hybrid {
@@ -406,4 +410,71 @@ fn slice_unit() {
     assert_success(&rt.delete_force(&id), "delete --force");
     assert_unit_gone(&unit, &dir);
     assert_no_leftovers(&rt, &id, &b);
+}
+
+/// `systemctl daemon-reload` re-applies every unit's properties to its cgroup. The
+/// limits the runtime gave systemd as properties must survive it, and the device rules
+/// (jinn's own eBPF program, not a systemd `DeviceAllow` list) must still hold.
+#[test]
+fn daemon_reload_keeps_the_limits_and_the_device_rules() {
+    require_systemd!();
+    let id = unique_id();
+    let unit = format!("jinn-test-{id}.scope");
+    let _units = Units(vec![unit.clone()]);
+    let rt = Runtime::new();
+    let mut b = Bundle::new();
+    b.set_readonly_root(false)
+        .set_args(&["sleep", "1000"])
+        .set(
+            "/linux/cgroupsPath",
+            json!(format!("system.slice:jinn-test:{id}")),
+        )
+        .set("/linux/resources/memory", json!({"limit": 104857600}))
+        .set("/linux/resources/pids", json!({"limit": 42}));
+    for set in ["bounding", "effective", "permitted"] {
+        b.push(&format!("/process/capabilities/{set}"), "CAP_MKNOD".into());
+    }
+    assert_success(&create(&rt, &b, &id), "create --systemd-cgroup");
+    assert_success(&rt.start(&id), "start");
+    let dir = cg_dir(&format!("/system.slice/{unit}"));
+    assert_eq!(read_cg(&dir, "memory.max"), "104857600");
+
+    let reload = Command::new("systemctl")
+        .arg("daemon-reload")
+        .output()
+        .expect("run systemctl");
+    assert!(reload.status.success(), "daemon-reload: {reload:?}");
+    // Let systemd re-apply the units (daemon-reload returns once it has reloaded).
+    wait_for("the unit to be active again", || {
+        prop(&unit, "ActiveState") == "active"
+    });
+    assert_eq!(
+        read_cg(&dir, "memory.max"),
+        "104857600",
+        "memory.max after reload"
+    );
+    assert_eq!(read_cg(&dir, "pids.max"), "42", "pids.max after reload");
+
+    let out = rt.cmd(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "mknod /tmp/null c 1 3 && echo x > /tmp/null; echo null=$?; \
+         mknod /tmp/kmsg c 1 11 2>&1; (echo jinn-device-test > /tmp/kmsg) 2>&1; echo kmsg=$?",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("null=0"),
+        "an allowed device (1:3) still works after the reload: {text}"
+    );
+    assert!(
+        text.contains("kmsg=") && !text.contains("kmsg=0"),
+        "a denied device (1:11) was written after the reload: the device rules are gone: {text}"
+    );
+    assert_success(
+        &rt.cmd_global(SD, &["delete", "--force", &id]),
+        "delete --force",
+    );
+    assert_unit_gone(&unit, &dir);
 }
