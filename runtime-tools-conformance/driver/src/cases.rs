@@ -2,7 +2,12 @@
 //! through the CLI; config rules are checked from inside by the checker,
 //! whose TAP lines are relayed under the case's name.
 
-use crate::harness::{cgroup_dirs, host_facts, pid_alive, wait_file, Bundle, Case, Out};
+use crate::harness::{cgroup_dirs, host_facts, pid_alive, wait_file, Bundle, Case};
+use crate::steps::{
+    create, create_ok, create_saved, created_clean, delete_clean, delete_ok, force_delete_clean,
+    kill_stop, no_leftovers, read_text, require_ok, run_to_exit, start_ok, state_pid, CREATE,
+    DELETE_CLEAN, STEP12_CLEAN,
+};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -129,23 +134,6 @@ fn check_state(c: &mut Case, st: &Value, step: &str, id: &str, bundle: &Bundle, 
     }
 }
 
-/// create → state → start → wait stopped; returns false (after reporting)
-/// when a step fails.
-pub(crate) fn create(c: &mut Case, b: &Bundle, id: &str, out: &Path) -> Out {
-    b.save(&host_facts(&[]));
-    let bp = b.path();
-    c.rt(&["create", "--bundle", &bp, id], Some(out))
-}
-
-pub(crate) fn require_ok(c: &mut Case, o: &Out, rule: &str) -> bool {
-    c.check(o.ok(), rule, || o.describe())
-}
-
-pub(crate) fn no_leftovers(c: &mut Case, id: &str, rule: &str) {
-    let left = c.leftovers(id);
-    c.check(left.is_empty(), rule, || left.join("\n"));
-}
-
 /// Relays the checker's TAP under the case name; returns whether the
 /// checker finished.
 pub(crate) fn relay_checker(c: &mut Case, out: &str) -> bool {
@@ -185,46 +173,29 @@ pub(crate) fn relay_checker(c: &mut Case, out: &str) -> bool {
 
 /// The common flow of a checker case.
 pub(crate) fn run_checker(c: &mut Case, b: &Bundle, host: &Value) {
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     b.save(host);
-    let bp = b.path();
-    let o = c.rt(&["create", "--bundle", &bp, &id], Some(&out));
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+    let o = create_saved(c, b, &id, &out);
+    if !created_clean(c, &o, &id, CREATE) {
         return;
     }
     std::thread::sleep(Duration::from_millis(200));
-    let early = fs::read_to_string(&out).unwrap_or_default();
+    let early = read_text(&out);
     c.check(
         early.trim().is_empty(),
         "create: the user-specified program (from process) MUST NOT be run at this time",
         || format!("container output after create: {early}"),
     );
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
+    let Some(text) = run_to_exit(c, &id, &out) else {
         return;
-    }
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    };
     let done = relay_checker(c, &text);
     c.check(
         done,
         "checker ran to completion inside the container",
         || format!("container output:\n{text}"),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 pub(crate) fn new_bundle(c: &Case, ctx: &Ctx) -> Bundle {
@@ -248,10 +219,8 @@ fn lifecycle(c: &mut Case, ctx: &Ctx) {
         json!({"org.example.conformance": "yes", "k": "v"}),
     );
     let started = b.rootfs().join("started");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let st = c.state(&id);
@@ -359,9 +328,7 @@ fn lifecycle(c: &mut Case, ctx: &Ctx) {
         || format!("start: {}; status {status:?}", o.describe()),
     );
 
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
     c.check(
         b.rootfs().join("bin/busybox").exists() && b.dir.join("config.json").exists(),
         "delete: resources associated with the container, but not created by this container, MUST NOT be deleted (bundle)",
@@ -377,10 +344,8 @@ fn lifecycle(c: &mut Case, ctx: &Ctx) {
 
 fn kill_created(c: &mut Case, ctx: &Ctx) {
     let b = sh_bundle(c, ctx, "touch /started; exec sleep 600");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let o = c.rt(&["kill", &id, "KILL"], None);
@@ -396,9 +361,7 @@ fn kill_created(c: &mut Case, ctx: &Ctx) {
         "create: the user-specified program MUST NOT be run (it never ran: killed before start)",
         || "/started exists".into(),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 fn kill_signal(c: &mut Case, ctx: &Ctx) {
@@ -407,18 +370,11 @@ fn kill_signal(c: &mut Case, ctx: &Ctx) {
         ctx,
         "trap 'echo $$ > /got-term; exit 0' TERM; touch /started; while :; do sleep 0.05; done",
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
+    if !start_ok(c, &id) {
         return;
     }
     wait_file(&b.rootfs().join("started"), Duration::from_secs(5));
@@ -441,10 +397,8 @@ fn kill_signal(c: &mut Case, ctx: &Ctx) {
 
 fn delete_created(c: &mut Case, ctx: &Ctx) {
     let b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let o = c.rt(&["delete", &id], None);
@@ -466,7 +420,7 @@ fn delete_created(c: &mut Case, ctx: &Ctx) {
         let o = c.rt(&["delete", "--force", &id], None);
         require_ok(c, &o, "delete --force removes a created container");
     }
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    no_leftovers(c, &id, DELETE_CLEAN);
 }
 
 fn nonexistent_id(c: &mut Case, _ctx: &Ctx) {
@@ -513,17 +467,11 @@ fn nonexistent_id(c: &mut Case, _ctx: &Ctx) {
 
 fn duplicate_id(c: &mut Case, ctx: &Ctx) {
     let b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let pid = c
-        .state(&id)
-        .ok()
-        .and_then(|s| s["pid"].as_i64())
-        .unwrap_or(0);
+    let pid = state_pid(c, &id);
     let mut b2 = Bundle::new(&c.dir, "bundle2", &ctx.checker);
     b2.sh("exec sleep 600");
     b2.save(&json!({}));
@@ -551,14 +499,12 @@ pub(crate) fn bad_config(c: &mut Case, ctx: &Ctx, what: &str, edit: impl FnOnce(
     let mut b = new_bundle(c, ctx);
     b.sh("touch /tmp/started; exec sleep 600");
     edit(&mut b);
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     // `edit` may have written config.json itself (malformed JSON).
     if b.config != Value::Null {
         b.save(&json!({}));
     }
-    let bp = b.path();
-    let o = c.rt(&["create", "--bundle", &bp, &id], Some(&out));
+    let o = create_saved(c, &b, &id, &out);
     c.check(
         !o.ok() && !o.timed_out,
         &format!("create: If the runtime cannot apply a property as specified in the configuration, it MUST generate an error ({what})"),
@@ -672,17 +618,9 @@ fn hooks(c: &mut Case, ctx: &Ctx) {
             "poststop": [hook(&log, "poststop")]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let read_log = |l: &Path| -> Vec<String> {
-        fs::read_to_string(l)
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect()
-    };
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    let read_log = |l: &Path| -> Vec<String> { read_text(l).lines().map(String::from).collect() };
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let l = read_log(&log);
@@ -707,23 +645,16 @@ fn hooks(c: &mut Case, ctx: &Ctx) {
         "hooks: The state of the container MUST be passed to hooks over stdin",
         || format!("createRuntime stdin: {hs}"),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
+    start_ok(c, &id);
     let l = read_log(&log);
     c.check(
         l.last().map(String::as_str) == Some("poststart"),
         "hooks: The poststart hooks MUST be called after the user-specified process is executed but before the start operation returns",
         || format!("hook log after start: {l:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
+    kill_stop(c, &id);
     let before = read_log(&log);
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    delete_ok(c, &id);
     let l = read_log(&log);
     c.check(
         !before.contains(&"poststop".to_string()) && l.last().map(String::as_str) == Some("poststop"),
@@ -738,8 +669,7 @@ fn hooks_fail(c: &mut Case, ctx: &Ctx) {
         "/hooks",
         json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]}),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     c.check(
         !o.ok(),
@@ -752,8 +682,7 @@ fn hooks_fail(c: &mut Case, ctx: &Ctx) {
         "hooks: If any createRuntime hook fails, the runtime MUST stop the container and continue the lifecycle at step 12",
         || format!("status {st:?}"),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "lifecycle step 12: The container MUST be destroyed by undoing the steps performed during create phase");
+    force_delete_clean(c, &id, STEP12_CLEAN);
     c.check(
         !b.rootfs().join("started").exists(),
         "hooks: the user process never ran after a failed createRuntime hook",
@@ -771,17 +700,14 @@ fn hooks_poststop_fail(c: &mut Case, ctx: &Ctx) {
             hook(&log, "poststop2")
         ]}),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     c.rt(&["start", &id], None);
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
+    kill_stop(c, &id);
     let o = c.rt(&["delete", &id], None);
-    let l = fs::read_to_string(&log).unwrap_or_default();
+    let l = read_text(&log);
     c.check(
         o.ok(),
         "hooks: If any poststop hook fails, the runtime MUST log a warning, but the lifecycle continues as if the hook had succeeded (delete succeeds)",
@@ -792,28 +718,22 @@ fn hooks_poststop_fail(c: &mut Case, ctx: &Ctx) {
         "hooks: If any poststop hook fails, the remaining hooks continue as if the hook had succeeded",
         || format!("delete: {}; later hook's log: {:?}", o.describe(), l.trim()),
     );
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    no_leftovers(c, &id, DELETE_CLEAN);
 }
 
 // ------------------------------------------------------------------ cgroups
 
 fn cgroups(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     b.set("/linux/resources/pids", json!({"limit": 42}));
     b.set("/linux/resources/memory", json!({"limit": 67108864}));
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let pid = c
-        .state(&id)
-        .ok()
-        .and_then(|s| s["pid"].as_i64())
-        .unwrap_or(0);
+    let pid = state_pid(c, &id);
     let pc = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     // v1 lines "N:ctrl[,ctrl]:/path"; v2 "0::/path".
     let path_of = |ctrl: &str| -> Option<String> {
@@ -854,10 +774,8 @@ fn cgroups(c: &mut Case, ctx: &Ctx) {
         "resources.memory.limit: sets limit of memory usage in bytes",
         || format!("memory.limit_in_bytes {mem:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    kill_stop(c, &id);
+    delete_ok(c, &id);
     let left = cgroup_dirs(&id);
     c.check(
         left.is_empty(),

@@ -178,6 +178,11 @@ impl<'a> Case<'a> {
         id
     }
 
+    /// A new id and the file its `create` sends the container's output to.
+    pub fn new_container(&mut self) -> (String, PathBuf) {
+        (self.new_id(), self.dir.join("container.out"))
+    }
+
     pub fn pass(&mut self, rule: &str) {
         let n = self.name.clone();
         self.report.pass(&n, rule);

@@ -9,6 +9,7 @@ mod cases;
 mod harness;
 mod more;
 mod musts;
+mod steps;
 
 use harness::{Case, Report, Runtime};
 use std::path::PathBuf;

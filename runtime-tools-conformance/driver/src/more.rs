@@ -3,9 +3,15 @@
 //! and `--console-socket`, cgroup v1 cpu/cpuset resources, the effect of
 //! mount options, and functional default devices.
 
-use crate::cases::{create, no_leftovers, require_ok, sh_bundle, CaseFn, Ctx};
-use crate::harness::{host_facts, wait_file, Bundle, Case};
-use serde_json::{json, Value};
+use crate::cases::{sh_bundle, CaseFn, Ctx};
+use crate::harness::{host_facts, wait_file, Case};
+use crate::steps::{
+    create, create_ok, create_refused, delete_clean, delete_ok, exited, first_line,
+    force_delete_clean, kill_delete, kill_stop, kv, no_leftovers, read_json, read_text, read_trim,
+    require_ok, run_sh, run_to_exit, start_ok, start_refused, state_pid, wait_text, CREATE,
+    DELETE_CLEAN, ERROR_CLEAN, STEP12_CLEAN,
+};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -73,17 +79,6 @@ fn ns_dump(file: &str) -> String {
     )
 }
 
-/// `key value` lines → map (first word → rest).
-pub(crate) fn kv(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim_end_matches('\r');
-            let (k, v) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
-        })
-        .collect()
-}
-
 fn ns_of_pid(pid: i64) -> BTreeMap<String, String> {
     NS_NAMES
         .iter()
@@ -106,52 +101,6 @@ fn ns_diff(
         .filter(|n| got.get(**n) != want.get(**n))
         .map(|n| format!("{n}: got {:?}, want {:?}", got.get(*n), want.get(*n)))
         .collect()
-}
-
-pub(crate) fn read_json(p: &Path) -> Value {
-    fs::read_to_string(p)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or(Value::Null)
-}
-
-pub(crate) fn state_pid(c: &mut Case, id: &str) -> i64 {
-    c.state(id)
-        .ok()
-        .and_then(|s| s["pid"].as_i64())
-        .unwrap_or(0)
-}
-
-/// create + start a shell-script container, wait for it to stop, return
-/// its output (stdout+stderr) and delete it. None (after reporting) when
-/// create or start fails.
-pub(crate) fn run_sh(c: &mut Case, b: &Bundle) -> Option<String> {
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
-        return None;
-    }
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
-        return None;
-    }
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
-    let text = fs::read_to_string(&out).unwrap_or_default();
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
-    Some(text)
 }
 
 // ------------------------------------------------------------------ hooks
@@ -187,10 +136,8 @@ fn hooks_container(c: &mut Case, ctx: &Ctx) {
             "poststart": [host_hook("poststart")]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let pid = state_pid(c, &id);
@@ -257,12 +204,7 @@ fn hooks_container(c: &mut Case, ctx: &Ctx) {
         "hooks: The startContainer hooks MUST be called as part of the start operation (not during create)",
         || "startContainer ran during create".into(),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
+    start_ok(c, &id);
     let before = b.rootfs().join("startContainer-before");
     wait_file(&before, Duration::from_secs(3));
     let hs = read_json(&started_hook);
@@ -295,10 +237,8 @@ fn hooks_container(c: &mut Case, ctx: &Ctx) {
         "hooks: The poststart hooks MUST be executed in the runtime namespace",
         || d.join("; "),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    kill_stop(c, &id);
+    delete_ok(c, &id);
 }
 
 /// A failing `kind` hook (exit 3): the operation that runs it errors, the
@@ -309,14 +249,13 @@ fn hook_fails(c: &mut Case, ctx: &Ctx, kind: &str) {
         &format!("/hooks/{kind}"),
         json!([{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let at_create = kind == "prestart" || kind == "createContainer";
     let o = create(c, &b, &id, &out);
     let failing = if at_create {
         o
     } else {
-        if !require_ok(c, &o, "create: This operation MUST create a new container") {
+        if !require_ok(c, &o, CREATE) {
             return;
         }
         c.rt(&["start", &id], None)
@@ -342,8 +281,7 @@ fn hook_fails(c: &mut Case, ctx: &Ctx, kind: &str) {
             || "/started exists".into(),
         );
     }
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "lifecycle step 12: The container MUST be destroyed by undoing the steps performed during create phase");
+    force_delete_clean(c, &id, STEP12_CLEAN);
 }
 
 fn hooks_timeout(c: &mut Case, ctx: &Ctx) {
@@ -352,8 +290,7 @@ fn hooks_timeout(c: &mut Case, ctx: &Ctx) {
         "/hooks/createRuntime",
         json!([{"path": "/bin/sh", "args": ["sh", "-c", "exec sleep 25"], "timeout": 1}]),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let start = Instant::now();
     let o = create(c, &b, &id, &out);
     let took = start.elapsed();
@@ -362,15 +299,13 @@ fn hooks_timeout(c: &mut Case, ctx: &Ctx) {
         "hooks: timeout is the number of seconds before aborting the hook (a createRuntime hook running past its 1 s timeout is aborted and create fails)",
         || format!("create took {took:?}: {}", o.describe()),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "lifecycle step 12: The container MUST be destroyed by undoing the steps performed during create phase");
+    force_delete_clean(c, &id, STEP12_CLEAN);
 }
 
 fn start_without_process(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "true");
     b.config.as_object_mut().unwrap().remove("process");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !o.ok() {
         let gone = c.state(&id).is_err();
@@ -383,10 +318,10 @@ fn start_without_process(c: &mut Case, ctx: &Ctx) {
             "start: This operation MUST generate an error if process was not set",
             &format!(
                 "create already refused a config without process ({})",
-                o.describe().lines().next().unwrap_or("")
+                first_line(&o)
             ),
         );
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
         return;
     }
     let o = c.rt(&["start", &id], None);
@@ -395,8 +330,7 @@ fn start_without_process(c: &mut Case, ctx: &Ctx) {
         "start: This operation MUST generate an error if process was not set",
         || o.describe(),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    force_delete_clean(c, &id, DELETE_CLEAN);
 }
 
 fn unknown_properties(c: &mut Case, ctx: &Ctx) {
@@ -475,22 +409,12 @@ fn device_path_conflict(c: &mut Case, ctx: &Ctx) {
         "/linux/devices",
         json!([{"path": "/mnt/conf-dev", "type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 0, "gid": 0}]),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    c.check(
-        !o.ok(),
+    create_refused(
+        c,
+        &b,
         "devices: If a file already exists at path that does not match the requested device, the runtime MUST generate an error",
-        || o.describe(),
+        "device path conflict",
     );
-    let gone = c.state(&id).is_err();
-    c.check(
-        gone,
-        "create: ... and a new container MUST NOT be created (device path conflict: state fails)",
-        || "state succeeds".into(),
-    );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }
 
 // ------------------------------------------------------------------ user namespace
@@ -510,10 +434,14 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         "/linux/gidMappings",
         json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container (user namespace with uidMappings/gidMappings)") {
+    let (id, out) = c.new_container();
+    if !create_ok(
+        c,
+        &b,
+        &id,
+        &out,
+        &format!("{CREATE} (user namespace with uidMappings/gidMappings)"),
+    ) {
         return;
     }
     let pid = state_pid(c, &id);
@@ -537,21 +465,9 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         "gidMappings: the runtime MUST map container group IDs to host group IDs as listed (host view of /proc/PID/gid_map)",
         || format!("gid_map {gm:?}"),
     );
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
+    let Some(text) = run_to_exit(c, &id, &out) else {
         return;
-    }
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    };
     let m = kv(&text);
     c.check(
         m.get("uid_map").map(String::as_str) == Some("0 100000 65536")
@@ -572,9 +488,7 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         "uidMappings/gidMappings: a file created by container uid/gid 0 is owned by host uid 100000 / gid 200000",
         || format!("owner {owned:?}; container output:\n{text}"),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 // ------------------------------------------------------------------ seccomp
@@ -675,8 +589,7 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
     );
     b.set("/process/terminal", json!(true));
     b.set("/process/consoleSize", json!({"height": 33, "width": 101}));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     b.save(&host_facts(&[]));
     let bp = b.path();
     let sp = sock_path.display().to_string();
@@ -687,7 +600,7 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
     if !require_ok(
         c,
         &o,
-        "create: This operation MUST create a new container (terminal: true, --console-socket)",
+        &format!("{CREATE} (terminal: true, --console-socket)"),
     ) {
         return;
     }
@@ -721,12 +634,7 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
         "terminal: with terminal true the runtime sends the pseudoterminal master over --console-socket (runc CLI)",
         || format!("{master:?} → {link:?}"),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
+    start_ok(c, &id);
     // Read the master until the marker or timeout.
     let mut got = Vec::new();
     if let Ok(fd) = master {
@@ -759,16 +667,11 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
         "terminal: the process's stdout is the terminal: its output arrives on the master",
         || format!("read from the master: {pty_out:?}"),
     );
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
+    exited(c, &id);
     if let Ok(fd) = master {
         // SAFETY: closing the fd we received.
         unsafe { libc::close(fd) };
     }
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
     let res = fs::read_to_string(b.rootfs().join("result")).unwrap_or_default();
     let m = kv(&res);
     c.check(
@@ -787,9 +690,7 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
         "process.consoleSize: specifies the console size in characters of the terminal",
         || format!("in the container:\n{res}"),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 // ------------------------------------------------------------------ cgroups
@@ -809,23 +710,16 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
         ctx,
         "for f in cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpuset/cpuset.cpus cpuset/cpuset.mems; do echo $f $(cat /sys/fs/cgroup/$f); done; exec sleep 600",
     );
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     b.set(
         "/linux/resources/cpu",
         json!({"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let read = |p: String| {
-        fs::read_to_string(p)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|e| format!("<{e}>"))
-    };
     let want = [
         ("cpu/cpu.shares", "512", "resources.cpu.shares: specifies a relative share of CPU time"),
         ("cpu/cpu.cfs_quota_us", "50000", "resources.cpu.quota: specifies the total amount of time in microseconds for which all tasks in a cgroup can run during one period"),
@@ -835,24 +729,16 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
     ];
     for (f, v, rule) in want {
         let (ctrl, file) = f.split_once('/').unwrap();
-        let got = read(format!("/sys/fs/cgroup/{ctrl}{cg}/{file}"));
+        let got = read_trim(&format!("/sys/fs/cgroup/{ctrl}{cg}/{file}"));
         c.check(got == v, &format!("{rule} (host: {f})"), || {
             format!("{got:?}, want {v:?}")
         });
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5)
-        && fs::read_to_string(&out).unwrap_or_default().lines().count() < want.len()
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    start_ok(c, &id);
+    wait_text(&out, Duration::from_secs(5), |t| {
+        t.lines().count() >= want.len()
+    });
+    let text = read_text(&out);
     let m = kv(&text);
     for (f, v, rule) in want {
         c.check(
@@ -861,11 +747,7 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
             || format!("container output:\n{text}"),
         );
     }
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    kill_delete(c, &id);
     crate::cases::remove_cgroup_parent();
 }
 
@@ -1118,23 +1000,17 @@ fn cgroups_memory(c: &mut Case, ctx: &Ctx) {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     b.set(
         "/linux/resources/memory",
         json!({"limit": 134217728, "reservation": 67108864, "swappiness": 10, "disableOOMKiller": true}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let read = |f: &str| {
-        fs::read_to_string(format!("/sys/fs/cgroup/memory{cg}/{f}"))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|e| format!("<{e}>"))
-    };
+    let read = |f: &str| read_trim(&format!("/sys/fs/cgroup/memory{cg}/{f}"));
     let soft = read("memory.soft_limit_in_bytes");
     c.check(
         soft == "67108864",
@@ -1153,11 +1029,7 @@ fn cgroups_memory(c: &mut Case, ctx: &Ctx) {
         "resources.memory.disableOOMKiller: disables the OOM killer for out of memory conditions",
         || format!("memory.oom_control {oom:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    kill_delete(c, &id);
     crate::cases::remove_cgroup_parent();
 }
 
@@ -1201,7 +1073,7 @@ fn mount_options_accepted(c: &mut Case, ctx: &Ctx) {
         if started {
             c.wait_status(&id, "stopped", Duration::from_secs(10));
         }
-        let text = fs::read_to_string(&out).unwrap_or_default();
+        let text = read_text(&out);
         let m = kv(&text);
         c.check(
             started && m.contains_key("ran"),
@@ -1265,13 +1137,13 @@ fn cgroups_path_consistent(c: &mut Case, ctx: &Ctx) {
     for _ in 0..2 {
         let mut b = sh_bundle(c, ctx, "exec sleep 600");
         b.set("/linux/cgroupsPath", json!(rel));
-        let id = c.new_id();
-        let out = c.dir.join("container.out");
-        let o = create(c, &b, &id, &out);
-        if !require_ok(
+        let (id, out) = c.new_container();
+        if !create_ok(
             c,
-            &o,
-            "create: This operation MUST create a new container (relative cgroupsPath)",
+            &b,
+            &id,
+            &out,
+            &format!("{CREATE} (relative cgroupsPath)"),
         ) {
             return;
         }
@@ -1308,17 +1180,11 @@ fn seccomp_errno_unsupported(c: &mut Case, ctx: &Ctx) {
             "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL", "errnoRet": 95}]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    let started = o.ok() && c.rt(&["start", &id], None).ok();
-    c.check(
-        !started,
+    start_refused(
+        c,
+        &b,
         "seccomp: errnoRet: When the action doesn't support an errno, the runtime MUST print and error and fail (SCMP_ACT_KILL with errnoRet)",
-        || format!("create: {}; start succeeded", o.describe()),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }
 
 fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
@@ -1354,7 +1220,7 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
         return;
     };
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     b.set(
@@ -1364,16 +1230,10 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
             "throttleWriteIOPSDevice": [{"major": maj, "minor": min, "rate": 300}]
         }),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let read = |f: &str| {
-        fs::read_to_string(format!("/sys/fs/cgroup/blkio{cg}/{f}"))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|e| format!("<{e}>"))
-    };
+    let read = |f: &str| read_trim(&format!("/sys/fs/cgroup/blkio{cg}/{f}"));
     let r = read(file);
     c.check(
         r.lines().any(|l| l == format!("{maj}:{min} 1048576")),
@@ -1386,11 +1246,7 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
         "resources.blockIO.throttleWriteIOPSDevice: specifies the list of devices which will be IO rate limited",
         || format!("blkio.throttle.write_iops_device: {w:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    kill_delete(c, &id);
     crate::cases::remove_cgroup_parent();
 }
 
@@ -1406,28 +1262,18 @@ fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
         json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
     );
     b.set("/process/user", json!({"uid": 1000, "gid": 1001}));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    let (id, out) = c.new_container();
+    if !create_ok(
         c,
-        &o,
-        "create: This operation MUST create a new container (user namespace, process uid 1000)",
+        &b,
+        &id,
+        &out,
+        &format!("{CREATE} (user namespace, process uid 1000)"),
     ) {
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5)
-        && !fs::read_to_string(&out).unwrap_or_default().contains("ids")
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    start_ok(c, &id);
+    wait_text(&out, Duration::from_secs(5), |t| t.contains("ids"));
     let pid = state_pid(c, &id);
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |n: &str| {
@@ -1437,7 +1283,7 @@ fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
             .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
             .unwrap_or_default()
     };
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    let text = read_text(&out);
     c.check(
         kv(&text).get("ids").map(String::as_str) == Some("1000 1001"),
         "process.user: uid/gid in the container namespace (1000/1001 inside a user namespace)",
@@ -1449,11 +1295,7 @@ fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
         "uidMappings/gidMappings: container uid 1000 / gid 1001 are host uid 101000 / gid 201001",
         || format!("host /proc/{pid}/status Uid {u:?} Gid {g:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    kill_delete(c, &id);
 }
 
 fn time_namespace(c: &mut Case, ctx: &Ctx) {
@@ -1560,14 +1402,8 @@ fn net_devices(c: &mut Case, ctx: &Ctx) {
         "/linux/netDevices",
         json!({ a.clone(): {"name": "rtceth0"} }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
-        c,
-        &o,
-        "create: This operation MUST create a new container (netDevices)",
-    ) {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, &format!("{CREATE} (netDevices)")) {
         return;
     }
     c.check(
@@ -1575,21 +1411,9 @@ fn net_devices(c: &mut Case, ctx: &Ctx) {
         "netDevices: A set of network devices that MUST be made available in the container (moved out of the host namespace)",
         || format!("{a} is still in the host's network namespace"),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5)
-        && !fs::read_to_string(&out)
-            .unwrap_or_default()
-            .contains("addr")
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    start_ok(c, &id);
+    wait_text(&out, Duration::from_secs(5), |t| t.contains("addr"));
+    let text = read_text(&out);
     let m = kv(&text);
     let flags = m
         .get("flags")
@@ -1605,10 +1429,8 @@ fn net_devices(c: &mut Case, ctx: &Ctx) {
         "netDevices: The runtime MUST preserve existing network interface attributes, including all permanent IP addresses of any family with global scope (mtu 1400, 198.51.100.7/24)",
         || format!("container output:\n{text}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    kill_stop(c, &id);
+    delete_ok(c, &id);
 }
 
 fn net_device_name_exists(c: &mut Case, ctx: &Ctx) {
@@ -1622,22 +1444,12 @@ fn net_device_name_exists(c: &mut Case, ctx: &Ctx) {
         "/linux/netDevices",
         json!({ veth.0.clone(): {"name": "lo"} }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    c.check(
-        !o.ok(),
+    create_refused(
+        c,
+        &b,
         "netDevices: If a network device with the specified name already exists in the container namespace, the runtime MUST generate an error",
-        || o.describe(),
+        "netDevices name exists",
     );
-    let gone = c.state(&id).is_err();
-    c.check(
-        gone,
-        "create: ... and a new container MUST NOT be created (netDevices name exists: state fails)",
-        || "state succeeds".into(),
-    );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }
 
 fn seccomp_default_errno_unsupported(c: &mut Case, ctx: &Ctx) {
@@ -1651,15 +1463,9 @@ fn seccomp_default_errno_unsupported(c: &mut Case, ctx: &Ctx) {
             "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    let started = o.ok() && c.rt(&["start", &id], None).ok();
-    c.check(
-        !started,
+    start_refused(
+        c,
+        &b,
         "seccomp: defaultErrnoRet: When the action doesn't support an errno, the runtime MUST print and error and fail (SCMP_ACT_ALLOW with defaultErrnoRet)",
-        || format!("create: {}; start succeeded", o.describe()),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }

@@ -9,9 +9,15 @@
 //! and the seccomp listener, rootfsPropagation slave, joined user namespaces,
 //! additionalGids in a user namespace, extra fds).
 
-use crate::cases::{bad_config, create, no_leftovers, require_ok, sh_bundle, CaseFn, Ctx};
+use crate::cases::{bad_config, sh_bundle, CaseFn, Ctx};
 use crate::harness::{host_facts, mkdir, Bundle, Case};
-use crate::more::{kv, run_sh, state_pid, Veth};
+use crate::more::Veth;
+use crate::steps::{
+    create, create_ok_clean, create_saved, created_clean, delete_clean, first_line,
+    force_delete_clean, kill_delete, kv, no_leftovers, read_text, read_trim, require_ok, run_sh,
+    start_ok, start_sh, start_sh_id, start_wait, state_pid, wait_output, CREATE,
+    CREATE_FAILED_CLEAN, DELETE_CLEAN, ERROR_CLEAN,
+};
 use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -272,65 +278,6 @@ fn driver_tmpfs(p: &Path, opts: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// create + start; returns the id and the output file, or None (reported).
-fn start_sh(c: &mut Case, b: &Bundle, what: &str) -> Option<(String, std::path::PathBuf)> {
-    let id = c.new_id();
-    start_sh_id(c, b, what, id)
-}
-
-fn start_sh_id(
-    c: &mut Case,
-    b: &Bundle,
-    what: &str,
-    id: String,
-) -> Option<(String, std::path::PathBuf)> {
-    let out = c.dir.join("container.out");
-    let o = create(c, b, &id, &out);
-    if !require_ok(
-        c,
-        &o,
-        &format!("create: This operation MUST create a new container ({what})"),
-    ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
-        return None;
-    }
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
-        return None;
-    }
-    Some((id, out))
-}
-
-/// Waits until the output file has a line starting with `key`.
-fn wait_output(out: &Path, key: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let t = fs::read_to_string(out).unwrap_or_default();
-        if t.lines().any(|l| l.starts_with(key)) || start.elapsed() > Duration::from_secs(10) {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn kill_delete(c: &mut Case, id: &str) {
-    c.rt(&["kill", id, "KILL"], None);
-    c.wait_status(id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, id, "delete: Deleting a container MUST delete the resources that were created during the create step");
-}
-
-fn read_trim(p: &str) -> String {
-    fs::read_to_string(p)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|e| format!("<{e}>"))
-}
-
 // ------------------------------------------------------------------ annotations, hooks
 
 fn annotations_reserved(c: &mut Case, ctx: &Ctx) {
@@ -342,15 +289,14 @@ fn annotations_reserved(c: &mut Case, ctx: &Ctx) {
         "org.example.conformance": "yes"
     });
     b.set("/annotations", ann.clone());
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    let (id, out) = c.new_container();
+    if !create_ok_clean(
         c,
-        &o,
+        &b,
+        &id,
+        &out,
         "annotations: keys of the org.opencontainers namespace used as described (image.os, image.architecture, image.stopSignal) are accepted: create succeeds",
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
         return;
     }
     let st = c.state(&id).unwrap_or(Value::Null);
@@ -467,31 +413,21 @@ fn seccomp_flags(c: &mut Case, ctx: &Ctx) {
     // The flags are valid constants but not MUST-support ones: a runtime
     // refusing them ("MUST generate an error when ... unsupported values are
     // encountered") is within the spec.
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !o.ok() {
         c.skip(
             "seccomp: flags",
             &format!(
                 "the runtime refuses the flags (an error for unsupported values): {}",
-                o.describe().lines().next().unwrap_or("")
+                first_line(&o)
             ),
         );
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    let text = start_wait(c, &id, &out);
+    delete_clean(c, &id);
     let m = kv(&text);
     c.check(
         m.get("Seccomp:").map(String::as_str) == Some("2")
@@ -608,27 +544,21 @@ fn seccomp_listener(c: &mut Case, ctx: &Ctx) {
         }
         conns
     });
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !require_ok(
         c,
         &o,
-        "create: This operation MUST create a new container (seccomp SCMP_ACT_NOTIFY with listenerPath)",
+        &format!("{CREATE} (seccomp SCMP_ACT_NOTIFY with listenerPath)"),
     ) {
         let _ = agent.join();
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, CREATE_FAILED_CLEAN);
         return;
     }
     let pid = state_pid(c, &id);
     // The agent is answered by the runtime during create; if it sends later
     // (at start), start first.
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
+    start_ok(c, &id);
     let conns = agent.join().unwrap_or_default();
     let Some((data, fds, end)) = conns.first() else {
         c.fail(
@@ -692,7 +622,7 @@ fn seccomp_listener(c: &mut Case, ctx: &Ctx) {
         }
     }
     let st = c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let out_text = fs::read_to_string(&out).unwrap_or_default();
+    let out_text = read_text(&out);
     c.check(
         st.as_deref() == Some("stopped")
             && kv(&out_text).get("mkdir_rc").is_some_and(|r| r != "0")
@@ -700,8 +630,7 @@ fn seccomp_listener(c: &mut Case, ctx: &Ctx) {
         "seccomp: SCMP_ACT_NOTIFY: the syscall went to the listener (it fails once the agent closes the fd), the process continues",
         || format!("status {st:?}; container output:\n{out_text}"),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    force_delete_clean(c, &id, DELETE_CLEAN);
 }
 
 // ------------------------------------------------------------------ mounts
@@ -840,29 +769,17 @@ fn mount_recursive_options(c: &mut Case, ctx: &Ctx) {
             json!({"destination": format!("/mnt/rec{n}"), "type": "bind", "source": src.display().to_string(), "options": o}),
         );
     }
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !o.ok() {
         c.skip(
             "mounts: recursive options (rro, rnosuid, …: SHOULD)",
-            &format!(
-                "the runtime refuses them: {}",
-                o.describe().lines().next().unwrap_or("")
-            ),
+            &format!("the runtime refuses them: {}", first_line(&o)),
         );
-        let _ = c.rt(&["delete", "--force", &id], None);
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        force_delete_clean(c, &id, ERROR_CLEAN);
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    let text = start_wait(c, &id, &out);
     let m = kv(&text);
     for (n, _, opts, want, not) in groups {
         for mp in [format!("m/mnt/rec{n}"), format!("m/mnt/rec{n}/sub")] {
@@ -881,9 +798,7 @@ fn mount_recursive_options(c: &mut Case, ctx: &Ctx) {
             );
         }
     }
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 fn mount_idmap(c: &mut Case, ctx: &Ctx) {
@@ -1142,7 +1057,7 @@ fn cgroups_cpu_realtime(c: &mut Case, ctx: &Ctx) {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     // Directly below the root: a new intermediate level would have no
     // realtime budget to give.
     let cg = format!("/{id}");
@@ -1151,14 +1066,13 @@ fn cgroups_cpu_realtime(c: &mut Case, ctx: &Ctx) {
         "/linux/resources/cpu",
         json!({"realtimeRuntime": 10000, "realtimePeriod": 200000}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    if !create_ok_clean(
         c,
-        &o,
-        "create: This operation MUST create a new container (cpu realtimeRuntime/realtimePeriod)",
+        &b,
+        &id,
+        &out,
+        &format!("{CREATE} (cpu realtimeRuntime/realtimePeriod)"),
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
         return;
     }
     let rt = read_trim(&format!("/sys/fs/cgroup/cpu{cg}/cpu.rt_runtime_us"));
@@ -1188,21 +1102,14 @@ fn cgroups_cpu_idle_burst(c: &mut Case, ctx: &Ctx) {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     b.set(
         "/linux/resources/cpu",
         json!({"quota": 50000, "period": 100000, "burst": 20000, "idle": 1}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
-        c,
-        &o,
-        "create: This operation MUST create a new container (cpu burst, idle)",
-    ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+    if !create_ok_clean(c, &b, &id, &out, &format!("{CREATE} (cpu burst, idle)")) {
         crate::cases::remove_cgroup_parent();
         return;
     }
@@ -1447,8 +1354,7 @@ fn fds_preserve(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "true");
     b.set("/process/args", json!(["/conformance/checker", "--fds"]));
     b.save(&host_facts(&[]));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let bp = b.path();
     c.pass_fds = vec![high];
     let o = c.rt(
@@ -1460,23 +1366,12 @@ fn fds_preserve(c: &mut Case, ctx: &Ctx) {
     if !o.ok() {
         c.skip(
             "file descriptors: The runtime MAY pass additional file descriptors to the application",
-            &format!(
-                "--preserve-fds refused: {}",
-                o.describe().lines().next().unwrap_or("")
-            ),
+            &format!("--preserve-fds refused: {}", first_line(&o)),
         );
-        let _ = c.rt(&["delete", "--force", &id], None);
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        force_delete_clean(c, &id, ERROR_CLEAN);
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    let text = start_wait(c, &id, &out);
     let m = kv(&text);
     let fd3 = m.get("fd3").cloned().unwrap_or_default();
     c.check(
@@ -1484,9 +1379,7 @@ fn fds_preserve(c: &mut Case, ctx: &Ctx) {
         "file descriptors: The runtime MAY pass additional file descriptors to the application (--preserve-fds 1: fd 3 is the caller's file, nothing else beyond stdio)",
         || format!("container output:\n{text}"),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 /// runtime.md create: "If the ID provided is ... not valid in any other way,
@@ -1542,30 +1435,21 @@ fn fds_listen(c: &mut Case, ctx: &Ctx) {
         "echo listen_env ${LISTEN_FDS:-none} ${LISTEN_PID:-none}; exec /conformance/checker --fds",
     );
     b.save(&host_facts(&[]));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let bp = b.path();
+    let (id, out) = c.new_container();
     c.pass_fds = vec![high];
     c.listen_fds = Some(1);
-    let o = c.rt(&["create", "--bundle", &bp, &id], Some(&out));
+    let o = create_saved(c, &b, &id, &out);
     // SAFETY: closing our own fd.
     unsafe { libc::close(high) };
-    if !require_ok(
+    if !created_clean(
         c,
         &o,
-        "create: This operation MUST create a new container (runtime started with LISTEN_FDS=1)",
+        &id,
+        &format!("{CREATE} (runtime started with LISTEN_FDS=1)"),
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    let text = start_wait(c, &id, &out);
     let m = kv(&text);
     let fds = m.get("fds").cloned().unwrap_or_default();
     let env = m.get("listen_env").cloned().unwrap_or_default();
@@ -1583,9 +1467,7 @@ fn fds_listen(c: &mut Case, ctx: &Ctx) {
             || format!("container output:\n{text}"),
         );
     }
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 /// config.md: prestart, createRuntime and createContainer hooks are called
@@ -1683,21 +1565,20 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     b.set(
         "/linux/resources/unified",
         json!({"hugetlb.2MB.max": "4194304", "hugetlb.2MB.rsvd.max": "6291456"}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    if !create_ok_clean(
         c,
-        &o,
-        "create: This operation MUST create a new container (unified hugetlb.2MB.max, hugetlb.2MB.rsvd.max)",
+        &b,
+        &id,
+        &out,
+        &format!("{CREATE} (unified hugetlb.2MB.max, hugetlb.2MB.rsvd.max)"),
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
         crate::cases::remove_cgroup_parent();
         return;
     }
@@ -1734,14 +1615,13 @@ fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
     let v1 = Path::new("/sys/fs/cgroup/hugetlb").exists();
     let v2 = v2_root().filter(|(_, ctrls)| ctrls.split_whitespace().any(|x| x == "hugetlb"));
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     b.set(
         "/linux/resources/hugepageLimits",
         json!([{"pageSize": "2MB", "limit": 4194304}]),
     );
-    let out = c.dir.join("container.out");
     let o = create(c, &b, &id, &out);
     let file = if v1 {
         format!("/sys/fs/cgroup/hugetlb{cg}/hugetlb.2MB.limit_in_bytes")
@@ -1771,7 +1651,7 @@ fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
         } else {
             c.pass("resources.hugepageLimits: hugetlb is only in the cgroup v2 hierarchy: the runtime did not convert and generated an error");
         }
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
     }
     crate::cases::remove_cgroup_parent();
 }
@@ -1786,8 +1666,7 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
     for set in ["bounding", "effective", "permitted"] {
         b.push(&format!("/process/capabilities/{set}"), json!(name));
     }
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     let text = format!("{}{}", o.stdout, o.stderr);
     c.check(
@@ -1803,10 +1682,10 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
             "process.capabilities: Runtimes SHOULD NOT fail if the container configuration requests capabilities that cannot be granted",
             &format!(
                 "the runtime refuses it (a SHOULD): {}",
-                o.describe().lines().next().unwrap_or("")
+                first_line(&o)
             ),
         );
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
     }
 }
 
@@ -1814,20 +1693,13 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
 /// create with `resources`; None (reported) when create fails.
 fn v1_resources(c: &mut Case, ctx: &Ctx, what: &str, resources: Value) -> Option<(String, String)> {
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     for (k, v) in resources.as_object().unwrap() {
         b.set(&format!("/linux/resources/{k}"), v.clone());
     }
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
-        c,
-        &o,
-        &format!("create: This operation MUST create a new container ({what})"),
-    ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+    if !create_ok_clean(c, &b, &id, &out, &format!("{CREATE} ({what})")) {
         crate::cases::remove_cgroup_parent();
         return None;
     }
