@@ -3,6 +3,7 @@
 //! whose TAP lines are relayed under the case's name.
 
 use crate::harness::{cgroup_dirs, host_facts, pid_alive, wait_file, Bundle, Case};
+use crate::host::{host_has, netns_holder};
 use crate::steps::{
     create, create_ok, create_saved, created_clean, delete_clean, delete_ok, force_delete_clean,
     kill_stop, no_leftovers, read_text, require_ok, run_to_exit, start_ok, state_pid, CREATE,
@@ -11,7 +12,6 @@ use crate::steps::{
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub struct Ctx {
@@ -726,8 +726,7 @@ fn hooks_poststop_fail(c: &mut Case, ctx: &Ctx) {
 fn cgroups(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set("/linux/resources/pids", json!({"limit": 42}));
     b.set("/linux/resources/memory", json!({"limit": 67108864}));
     if !create_ok(c, &b, &id, &out, CREATE) {
@@ -746,9 +745,12 @@ fn cgroups(c: &mut Case, ctx: &Ctx) {
                 .then(|| path.to_string())
         })
     };
-    let v1 = Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists();
-    if !v1 {
-        c.skip("cgroups", "only cgroup v1 hierarchies are checked so far");
+    if !host_has(
+        c,
+        &["/sys/fs/cgroup/pids/cgroup.procs"],
+        "cgroups",
+        "only cgroup v1 hierarchies are checked so far",
+    ) {
         return;
     }
     let pids_path = path_of("pids");
@@ -783,6 +785,14 @@ fn cgroups(c: &mut Case, ctx: &Ctx) {
         || format!("{left:?}"),
     );
     remove_cgroup_parent();
+}
+
+/// Puts the container in the cgroup `/rtc-conformance/ID` (the parent goes
+/// with [`remove_cgroup_parent`]); returns that cgroupsPath.
+pub(crate) fn test_cgroup(b: &mut Bundle, id: &str) -> String {
+    let cg = format!("/rtc-conformance/{id}");
+    b.set("/linux/cgroupsPath", json!(cg));
+    cg
 }
 
 /// Removes the parent cgroup the `cgroups` case asked for (the runtimes do
@@ -956,25 +966,9 @@ fn config_namespaces(c: &mut Case, ctx: &Ctx) {
 }
 
 fn config_namespace_join(c: &mut Case, ctx: &Ctx) {
-    // A network namespace held by a sleeping process.
-    let child = Command::new("unshare")
-        .args(["--net", "sleep", "600"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
-        c.skip("namespace join", "cannot run unshare --net");
+    let Some(path) = netns_holder(c, "namespace join") else {
         return;
     };
-    let pid = child.id() as i32;
-    c.pids_to_kill.push(pid);
-    let path = format!("/proc/{pid}/ns/net");
-    let host_net = fs::read_link("/proc/self/ns/net").ok();
-    let start = std::time::Instant::now();
-    while fs::read_link(&path).ok() == host_net && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     let mut b = new_bundle(c, ctx);
     for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
         if n["type"] == "network" {

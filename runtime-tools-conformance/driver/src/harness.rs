@@ -556,6 +556,20 @@ impl Bundle {
         }
     }
 
+    /// A new user namespace: container ids 0… are host uids 100000… and
+    /// gids 200000… (65536 of each).
+    pub fn userns_mapped(&mut self) {
+        self.push("/linux/namespaces", json!({"type": "user"}));
+        self.set(
+            "/linux/uidMappings",
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        );
+        self.set(
+            "/linux/gidMappings",
+            json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
+        );
+    }
+
     pub fn sh(&mut self, script: &str) {
         self.set("/process/args", json!(["sh", "-c", script]));
     }

@@ -7,6 +7,7 @@
 
 mod cases;
 mod harness;
+mod host;
 mod more;
 mod musts;
 mod steps;

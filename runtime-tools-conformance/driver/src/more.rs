@@ -3,18 +3,19 @@
 //! and `--console-socket`, cgroup v1 cpu/cpuset resources, the effect of
 //! mount options, and functional default devices.
 
-use crate::cases::{sh_bundle, CaseFn, Ctx};
+use crate::cases::{sh_bundle, test_cgroup, CaseFn, Ctx};
 use crate::harness::{host_facts, wait_file, Case};
+use crate::host::{host_has, root_block_device, v1_controller};
 use crate::steps::{
     create, create_ok, create_refused, delete_clean, delete_ok, exited, first_line,
-    force_delete_clean, kill_delete, kill_stop, kv, no_leftovers, read_json, read_text, read_trim,
-    require_ok, run_sh, run_to_exit, start_ok, start_refused, state_pid, wait_text, CREATE,
-    DELETE_CLEAN, ERROR_CLEAN, STEP12_CLEAN,
+    force_delete_clean, kill_delete, kill_stop, kv, no_leftovers, owner, read_json, read_text,
+    read_trim, require_ok, run_sh, run_to_exit, start_ok, start_refused, state_pid, wait_text,
+    CREATE, DELETE_CLEAN, ERROR_CLEAN, STEP12_CLEAN,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -425,15 +426,7 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         ctx,
         "echo uid_map $(cat /proc/self/uid_map); echo gid_map $(cat /proc/self/gid_map); echo ids $(id -u) $(id -g); touch /tmp/owned; echo done",
     );
-    b.push("/linux/namespaces", json!({"type": "user"}));
-    b.set(
-        "/linux/uidMappings",
-        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
-    );
-    b.set(
-        "/linux/gidMappings",
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-    );
+    b.userns_mapped();
     let (id, out) = c.new_container();
     if !create_ok(
         c,
@@ -480,9 +473,7 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         "process.user: uid/gid 0 in the container namespace",
         || format!("container output:\n{text}"),
     );
-    let owned = fs::metadata(b.rootfs().join("tmp/owned"))
-        .map(|md| (md.uid(), md.gid()))
-        .ok();
+    let owned = owner(&b.rootfs().join("tmp/owned"));
     c.check(
         owned == Some((100000, 200000)),
         "uidMappings/gidMappings: a file created by container uid/gid 0 is owned by host uid 100000 / gid 200000",
@@ -696,13 +687,15 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
 // ------------------------------------------------------------------ cgroups
 
 fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/cpu/cgroup.procs").exists()
-        || !Path::new("/sys/fs/cgroup/cpuset/cgroup.procs").exists()
-    {
-        c.skip(
-            "cgroups-cpu",
-            "only cgroup v1 cpu and cpuset hierarchies are checked so far",
-        );
+    if !host_has(
+        c,
+        &[
+            "/sys/fs/cgroup/cpu/cgroup.procs",
+            "/sys/fs/cgroup/cpuset/cgroup.procs",
+        ],
+        "cgroups-cpu",
+        "only cgroup v1 cpu and cpuset hierarchies are checked so far",
+    ) {
         return;
     }
     let mut b = sh_bundle(
@@ -711,8 +704,7 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
         "for f in cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpuset/cpuset.cpus cpuset/cpuset.mems; do echo $f $(cat /sys/fs/cgroup/$f); done; exec sleep 600",
     );
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/cpu",
         json!({"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}),
@@ -943,11 +935,7 @@ fn config_mounts_more(c: &mut Case, ctx: &Ctx) {
 // ------------------------------------------------------------------ devices cgroup
 
 fn cgroups_devices(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
-        c.skip(
-            "cgroups-devices",
-            "only the cgroup v1 devices controller is checked so far",
-        );
+    if !v1_controller(c, "devices", "devices.list", "cgroups-devices") {
         return;
     }
     // fuse (10:229) allowed for reading only; kmsg (1:11) not allowed. (runc
@@ -992,17 +980,12 @@ fn cgroups_devices(c: &mut Case, ctx: &Ctx) {
 // ------------------------------------------------------------------ memory cgroup details
 
 fn cgroups_memory(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/memory/memory.soft_limit_in_bytes").exists() {
-        c.skip(
-            "cgroups-memory",
-            "only the cgroup v1 memory controller is checked so far",
-        );
+    if !v1_controller(c, "memory", "memory.soft_limit_in_bytes", "cgroups-memory") {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/memory",
         json!({"limit": 134217728, "reservation": 67108864, "swappiness": 10, "disableOOMKiller": true}),
@@ -1095,11 +1078,7 @@ fn mount_options_accepted(c: &mut Case, ctx: &Ctx) {
 /// "The runtime MUST apply entries in the listed order": allow fuse read,
 /// then deny it again: the later entry wins.
 fn cgroups_devices_order(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
-        c.skip(
-            "cgroups-devices-order",
-            "only the cgroup v1 devices controller is checked so far",
-        );
+    if !v1_controller(c, "devices", "devices.list", "cgroups-devices-order") {
         return;
     }
     let mut b = sh_bundle(
@@ -1188,30 +1167,13 @@ fn seccomp_errno_unsupported(c: &mut Case, ctx: &Ctx) {
 }
 
 fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
-    use std::os::unix::fs::FileTypeExt;
     let file = "blkio.throttle.read_bps_device";
-    if !Path::new("/sys/fs/cgroup/blkio").join(file).exists() {
-        c.skip(
-            "cgroups-blkio",
-            "only the cgroup v1 blkio controller is checked so far",
-        );
+    if !v1_controller(c, "blkio", file, "cgroups-blkio") {
         return;
     }
     // A block device of this host: the one / is on.
-    let Some((maj, min)) = fs::metadata("/")
-        .ok()
-        .map(|m| m.dev())
-        .map(|d| (libc::major(d), libc::minor(d)))
-        .filter(|&(ma, mi)| {
-            fs::metadata(format!("/sys/dev/block/{ma}:{mi}")).is_ok()
-                && fs::read_dir("/dev").ok().is_some_and(|rd| {
-                    rd.flatten().any(|e| {
-                        e.metadata().is_ok_and(|m| {
-                            m.file_type().is_block_device() && m.rdev() == libc::makedev(ma, mi)
-                        })
-                    })
-                })
-        })
+    let Some((maj, min)) = root_block_device()
+        .filter(|&(ma, mi)| fs::metadata(format!("/sys/dev/block/{ma}:{mi}")).is_ok())
     else {
         c.skip(
             "cgroups-blkio",
@@ -1221,8 +1183,7 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
     };
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/blockIO",
         json!({
@@ -1252,15 +1213,7 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
 
 fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "echo ids $(id -u) $(id -g); exec sleep 600");
-    b.push("/linux/namespaces", json!({"type": "user"}));
-    b.set(
-        "/linux/uidMappings",
-        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
-    );
-    b.set(
-        "/linux/gidMappings",
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-    );
+    b.userns_mapped();
     b.set("/process/user", json!({"uid": 1000, "gid": 1001}));
     let (id, out) = c.new_container();
     if !create_ok(
@@ -1299,8 +1252,12 @@ fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
 }
 
 fn time_namespace(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/proc/self/ns/time").exists() {
-        c.skip("time namespace", "the kernel has no time namespaces");
+    if !host_has(
+        c,
+        &["/proc/self/ns/time"],
+        "time namespace",
+        "the kernel has no time namespaces",
+    ) {
         return;
     }
     let mut b = sh_bundle(
@@ -1348,6 +1305,14 @@ fn personality(c: &mut Case, ctx: &Ctx) {
 pub(crate) struct Veth(pub(crate) String, pub(crate) String);
 
 impl Veth {
+    /// [`Veth::new`], or None with the netDevices rule skipped.
+    pub(crate) fn or_skip(c: &mut Case, tag: &str) -> Option<Veth> {
+        let v = Veth::new(tag);
+        if v.is_none() {
+            c.skip("netDevices", "cannot create a veth pair on the host");
+        }
+        v
+    }
     pub(crate) fn new(tag: &str) -> Option<Veth> {
         let n = std::process::id() % 100000;
         let (a, b) = (format!("rtc{n}{tag}a"), format!("rtc{n}{tag}b"));
@@ -1375,8 +1340,7 @@ impl Drop for Veth {
 }
 
 fn net_devices(c: &mut Case, ctx: &Ctx) {
-    let Some(veth) = Veth::new("n") else {
-        c.skip("netDevices", "cannot create a veth pair on the host");
+    let Some(veth) = Veth::or_skip(c, "n") else {
         return;
     };
     let a = veth.0.clone();
@@ -1434,8 +1398,7 @@ fn net_devices(c: &mut Case, ctx: &Ctx) {
 }
 
 fn net_device_name_exists(c: &mut Case, ctx: &Ctx) {
-    let Some(veth) = Veth::new("x") else {
-        c.skip("netDevices", "cannot create a veth pair on the host");
+    let Some(veth) = Veth::or_skip(c, "x") else {
         return;
     };
     let mut b = sh_bundle(c, ctx, "exec sleep 600");

@@ -9,13 +9,14 @@
 //! and the seccomp listener, rootfsPropagation slave, joined user namespaces,
 //! additionalGids in a user namespace, extra fds).
 
-use crate::cases::{bad_config, sh_bundle, CaseFn, Ctx};
+use crate::cases::{bad_config, sh_bundle, test_cgroup, CaseFn, Ctx};
 use crate::harness::{host_facts, mkdir, Bundle, Case};
+use crate::host::{host_has, netns_holder, root_block_device, v1_controller};
 use crate::more::Veth;
 use crate::steps::{
     create, create_ok_clean, create_saved, created_clean, delete_clean, first_line,
-    force_delete_clean, kill_delete, kv, no_leftovers, read_text, read_trim, require_ok, run_sh,
-    start_ok, start_sh, start_sh_id, start_wait, state_pid, wait_output, CREATE,
+    force_delete_clean, kill_delete, kv, no_leftovers, owner, read_text, read_trim, require_ok,
+    run_sh, start_ok, start_sh, start_sh_id, start_wait, state_pid, wait_output, CREATE,
     CREATE_FAILED_CLEAN, DELETE_CLEAN, ERROR_CLEAN,
 };
 use serde_json::{json, Value};
@@ -362,22 +363,9 @@ fn hooks_path_namespace(c: &mut Case, ctx: &Ctx) {
 /// resolved against the bundle (where runc-style runtimes chdir) or the
 /// runtime's cwd.
 fn ns_path_relative(c: &mut Case, ctx: &Ctx) {
-    let child = Command::new("unshare")
-        .args(["--net", "sleep", "600"])
-        .stdin(std::process::Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
-        c.skip("namespaces: path", "cannot run unshare --net");
+    let Some(target) = netns_holder(c, "namespaces: path") else {
         return;
     };
-    let pid = child.id() as i32;
-    c.pids_to_kill.push(pid);
-    let target = format!("/proc/{pid}/ns/net");
-    let mine = fs::read_link("/proc/self/ns/net").ok();
-    let start = Instant::now();
-    while fs::read_link(&target).ok() == mine && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     bad_config(
         c,
         ctx,
@@ -846,9 +834,7 @@ fn mount_idmap(c: &mut Case, ctx: &Ctx) {
         "mounts: ridmap: the mount MUST have an idmapping applied, and the mapping is applied recursively (a tmpfs below the rbind source)",
         || format!("container output:\n{text}"),
     );
-    let host = fs::metadata(src.join("root-file"))
-        .map(|md| (md.uid(), md.gid()))
-        .ok();
+    let host = owner(&src.join("root-file"));
     c.check(
         host == Some((0, 0)),
         "uidMappings: the runtime SHOULD NOT modify the ownership of referenced filesystems (the source file stays 0:0 on the host)",
@@ -882,8 +868,7 @@ fn net_devices_template(c: &mut Case, ctx: &Ctx) {
 }
 
 fn net_devices_delete(c: &mut Case, ctx: &Ctx) {
-    let Some(veth) = Veth::new("d") else {
-        c.skip("netDevices", "cannot create a veth pair on the host");
+    let Some(veth) = Veth::or_skip(c, "d") else {
         return;
     };
     let b = {
@@ -1049,11 +1034,12 @@ fn intelrdt_no_resctrl(c: &mut Case, ctx: &Ctx) {
 }
 
 fn cgroups_cpu_realtime(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
-        c.skip(
-            "resources.cpu.realtimeRuntime",
-            "no cgroup v1 cpu.rt_runtime_us (CONFIG_RT_GROUP_SCHED) on this host",
-        );
+    if !host_has(
+        c,
+        &["/sys/fs/cgroup/cpu/cpu.rt_runtime_us"],
+        "resources.cpu.realtimeRuntime",
+        "no cgroup v1 cpu.rt_runtime_us (CONFIG_RT_GROUP_SCHED) on this host",
+    ) {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
@@ -1092,19 +1078,20 @@ fn cgroups_cpu_realtime(c: &mut Case, ctx: &Ctx) {
 
 fn cgroups_cpu_idle_burst(c: &mut Case, ctx: &Ctx) {
     let base = "/sys/fs/cgroup/cpu";
-    if !Path::new(base).join("cpu.cfs_burst_us").exists()
-        || !Path::new(base).join("cpu.idle").exists()
-    {
-        c.skip(
-            "resources.cpu.burst/idle",
-            "no cgroup v1 cpu.cfs_burst_us and cpu.idle on this host",
-        );
+    if !host_has(
+        c,
+        &[
+            &format!("{base}/cpu.cfs_burst_us"),
+            &format!("{base}/cpu.idle"),
+        ],
+        "resources.cpu.burst/idle",
+        "no cgroup v1 cpu.cfs_burst_us and cpu.idle on this host",
+    ) {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/cpu",
         json!({"quota": 50000, "period": 100000, "burst": 20000, "idle": 1}),
@@ -1130,11 +1117,12 @@ fn cgroups_cpu_idle_burst(c: &mut Case, ctx: &Ctx) {
 }
 
 fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
-        c.skip(
-            "resources.memory.checkBeforeUpdate",
-            "only the cgroup v1 memory controller is checked so far",
-        );
+    if !v1_controller(
+        c,
+        "memory",
+        "memory.limit_in_bytes",
+        "resources.memory.checkBeforeUpdate",
+    ) {
         return;
     }
     // 16 MiB in the container's /dev/shm (tmpfs, charged to its cgroup, no
@@ -1145,8 +1133,7 @@ fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
         "head -c 16777216 /dev/zero > /dev/shm/fill; echo filled $?; exec sleep 600",
     );
     let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/memory",
         json!({"limit": 67108864, "checkBeforeUpdate": true}),
@@ -1281,9 +1268,7 @@ fn userns_join_path(c: &mut Case, ctx: &Ctx) {
         || format!("container output:\n{text}"),
     );
     std::thread::sleep(Duration::from_millis(200));
-    let owned = fs::metadata(b.rootfs().join("tmp/owned"))
-        .map(|md| (md.uid(), md.gid()))
-        .ok();
+    let owned = owner(&b.rootfs().join("tmp/owned"));
     c.check(
         owned == Some((100000, 200000)),
         "namespaces: user path: a file created by container root is owned by host 100000:200000 (the joined namespace's maps)",
@@ -1294,15 +1279,7 @@ fn userns_join_path(c: &mut Case, ctx: &Ctx) {
 
 fn userns_additional_gids(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "echo groups $(id -G); exec sleep 600");
-    b.push("/linux/namespaces", json!({"type": "user"}));
-    b.set(
-        "/linux/uidMappings",
-        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
-    );
-    b.set(
-        "/linux/gidMappings",
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-    );
+    b.userns_mapped();
     b.set(
         "/process/user",
         json!({"uid": 0, "gid": 0, "additionalGids": [10, 20]}),
@@ -1566,8 +1543,7 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/unified",
         json!({"hugetlb.2MB.max": "4194304", "hugetlb.2MB.rsvd.max": "6291456"}),
@@ -1605,19 +1581,19 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
 /// conversion. If the conversion is not possible the runtime MUST generate an
 /// error." Either the limit shows in the v2 file or create fails.
 fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
-        c.skip(
-            "resources.hugepageLimits",
-            "no 2 MB huge pages on this host",
-        );
+    if !host_has(
+        c,
+        &["/sys/kernel/mm/hugepages/hugepages-2048kB"],
+        "resources.hugepageLimits",
+        "no 2 MB huge pages on this host",
+    ) {
         return;
     }
     let v1 = Path::new("/sys/fs/cgroup/hugetlb").exists();
     let v2 = v2_root().filter(|(_, ctrls)| ctrls.split_whitespace().any(|x| x == "hugetlb"));
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/hugepageLimits",
         json!([{"pageSize": "2MB", "limit": 4194304}]),
@@ -1694,8 +1670,7 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
 fn v1_resources(c: &mut Case, ctx: &Ctx, what: &str, resources: Value) -> Option<(String, String)> {
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     for (k, v) in resources.as_object().unwrap() {
         b.set(&format!("/linux/resources/{k}"), v.clone());
     }
@@ -1708,11 +1683,12 @@ fn v1_resources(c: &mut Case, ctx: &Ctx, what: &str, resources: Value) -> Option
 
 fn memory_swap(c: &mut Case, ctx: &Ctx) {
     let m = "/sys/fs/cgroup/memory";
-    if !Path::new(m).join("memory.memsw.limit_in_bytes").exists() {
-        c.skip(
-            "resources.memory.swap",
-            "no cgroup v1 memory.memsw.limit_in_bytes (swap accounting) on this host",
-        );
+    if !host_has(
+        c,
+        &[&format!("{m}/memory.memsw.limit_in_bytes")],
+        "resources.memory.swap",
+        "no cgroup v1 memory.memsw.limit_in_bytes (swap accounting) on this host",
+    ) {
         return;
     }
     let Some((id, cg)) = v1_resources(
@@ -1748,32 +1724,17 @@ fn memory_swap(c: &mut Case, ctx: &Ctx) {
 }
 
 fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
-    use std::os::unix::fs::FileTypeExt;
     let base = "/sys/fs/cgroup/blkio";
-    if !Path::new(base)
-        .join("blkio.throttle.write_bps_device")
-        .exists()
-    {
-        c.skip(
-            "resources.blockIO",
-            "only the cgroup v1 blkio controller is checked so far",
-        );
+    if !v1_controller(
+        c,
+        "blkio",
+        "blkio.throttle.write_bps_device",
+        "resources.blockIO",
+    ) {
         return;
     }
     // A block device of this host: the one / is on.
-    let Some((maj, min)) = fs::metadata("/")
-        .ok()
-        .map(|m| (libc::major(m.dev()), libc::minor(m.dev())))
-        .filter(|&(ma, mi)| {
-            fs::read_dir("/dev").ok().is_some_and(|rd| {
-                rd.flatten().any(|e| {
-                    e.metadata().is_ok_and(|m| {
-                        m.file_type().is_block_device() && m.rdev() == libc::makedev(ma, mi)
-                    })
-                })
-            })
-        })
-    else {
+    let Some((maj, min)) = root_block_device() else {
         c.skip(
             "resources.blockIO",
             "the root filesystem is not on a block device",
@@ -1810,11 +1771,7 @@ fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
 /// only one on this kind of kernel).
 fn blkio_weight(c: &mut Case, ctx: &Ctx) {
     let base = "/sys/fs/cgroup/blkio";
-    if !Path::new(base).join("cgroup.procs").exists() {
-        c.skip(
-            "resources.blockIO.weight",
-            "only the cgroup v1 blkio controller is checked so far",
-        );
+    if !v1_controller(c, "blkio", "cgroup.procs", "resources.blockIO.weight") {
         return;
     }
     let Some((id, cg)) = v1_resources(

@@ -204,6 +204,12 @@ pub(crate) fn read_text(p: &Path) -> String {
     fs::read_to_string(p).unwrap_or_default()
 }
 
+/// The host uid and gid that own a file.
+pub(crate) fn owner(p: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(p).map(|md| (md.uid(), md.gid())).ok()
+}
+
 /// A file's trimmed text, `<error>` when it cannot be read.
 pub(crate) fn read_trim(p: &str) -> String {
     fs::read_to_string(p)
