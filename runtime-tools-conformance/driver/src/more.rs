@@ -7,7 +7,7 @@ use crate::cases::{sh_bundle, test_cgroup, CaseFn, Ctx};
 use crate::harness::{host_facts, wait_file, Case};
 use crate::host::{host_has, root_block_device, v1_controller};
 use crate::steps::{
-    create, create_ok, create_refused, delete_clean, delete_ok, exited, first_line,
+    check_files, create, create_ok, create_refused, delete_clean, delete_ok, exited, first_line,
     force_delete_clean, kill_delete, kill_stop, kv, no_leftovers, owner, read_json, read_text,
     read_trim, require_ok, run_sh, run_to_exit, start_ok, start_refused, state_pid, wait_text,
     CREATE, DELETE_CLEAN, ERROR_CLEAN, STEP12_CLEAN,
@@ -993,20 +993,24 @@ fn cgroups_memory(c: &mut Case, ctx: &Ctx) {
     if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let read = |f: &str| read_trim(&format!("/sys/fs/cgroup/memory{cg}/{f}"));
-    let soft = read("memory.soft_limit_in_bytes");
-    c.check(
-        soft == "67108864",
-        "resources.memory.reservation: sets soft limit of memory usage in bytes",
-        || format!("memory.soft_limit_in_bytes {soft:?}"),
+    let dir = format!("/sys/fs/cgroup/memory{cg}");
+    check_files(
+        c,
+        &dir,
+        &[
+            (
+                "memory.soft_limit_in_bytes",
+                "67108864",
+                "resources.memory.reservation: sets soft limit of memory usage in bytes",
+            ),
+            (
+                "memory.swappiness",
+                "10",
+                "resources.memory.swappiness: sets swappiness parameter of vmscan",
+            ),
+        ],
     );
-    let sw = read("memory.swappiness");
-    c.check(
-        sw == "10",
-        "resources.memory.swappiness: sets swappiness parameter of vmscan",
-        || format!("memory.swappiness {sw:?}"),
-    );
-    let oom = read("memory.oom_control");
+    let oom = read_trim(&format!("{dir}/memory.oom_control"));
     c.check(
         oom.lines().any(|l| l == "oom_kill_disable 1"),
         "resources.memory.disableOOMKiller: disables the OOM killer for out of memory conditions",

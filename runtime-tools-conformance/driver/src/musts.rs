@@ -14,7 +14,7 @@ use crate::harness::{host_facts, mkdir, Bundle, Case};
 use crate::host::{host_has, netns_holder, root_block_device, v1_controller};
 use crate::more::Veth;
 use crate::steps::{
-    create, create_ok_clean, create_saved, created_clean, delete_clean, first_line,
+    check_files, create, create_ok_clean, create_saved, created_clean, delete_clean, first_line,
     force_delete_clean, kill_delete, kv, no_leftovers, owner, read_text, read_trim, require_ok,
     run_sh, start_ok, start_sh, start_sh_id, start_wait, state_pid, wait_output, CREATE,
     CREATE_FAILED_CLEAN, DELETE_CLEAN, ERROR_CLEAN,
@@ -1061,17 +1061,13 @@ fn cgroups_cpu_realtime(c: &mut Case, ctx: &Ctx) {
     ) {
         return;
     }
-    let rt = read_trim(&format!("/sys/fs/cgroup/cpu{cg}/cpu.rt_runtime_us"));
-    let per = read_trim(&format!("/sys/fs/cgroup/cpu{cg}/cpu.rt_period_us"));
-    c.check(
-        rt == "10000",
-        "resources.cpu.realtimeRuntime: specifies a period of time in microseconds for the longest continuous period in which the tasks in a cgroup have access to CPU resources (cpu.rt_runtime_us)",
-        || format!("cpu.rt_runtime_us {rt:?}"),
-    );
-    c.check(
-        per == "200000",
-        "resources.cpu.realtimePeriod: same as period but applies to realtime scheduler only (cpu.rt_period_us)",
-        || format!("cpu.rt_period_us {per:?}"),
+    check_files(
+        c,
+        &format!("/sys/fs/cgroup/cpu{cg}"),
+        &[
+            ("cpu.rt_runtime_us", "10000", "resources.cpu.realtimeRuntime: specifies a period of time in microseconds for the longest continuous period in which the tasks in a cgroup have access to CPU resources (cpu.rt_runtime_us)"),
+            ("cpu.rt_period_us", "200000", "resources.cpu.realtimePeriod: same as period but applies to realtime scheduler only (cpu.rt_period_us)"),
+        ],
     );
     kill_delete(c, &id);
 }
@@ -1089,28 +1085,21 @@ fn cgroups_cpu_idle_burst(c: &mut Case, ctx: &Ctx) {
     ) {
         return;
     }
-    let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let (id, out) = c.new_container();
-    let cg = test_cgroup(&mut b, &id);
-    b.set(
-        "/linux/resources/cpu",
-        json!({"quota": 50000, "period": 100000, "burst": 20000, "idle": 1}),
-    );
-    if !create_ok_clean(c, &b, &id, &out, &format!("{CREATE} (cpu burst, idle)")) {
-        crate::cases::remove_cgroup_parent();
+    let Some((id, cg)) = cgroup_resources(
+        c,
+        ctx,
+        "cpu burst, idle",
+        json!({"cpu": {"quota": 50000, "period": 100000, "burst": 20000, "idle": 1}}),
+    ) else {
         return;
-    }
-    let burst = read_trim(&format!("{base}{cg}/cpu.cfs_burst_us"));
-    let idle = read_trim(&format!("{base}{cg}/cpu.idle"));
-    c.check(
-        burst == "20000",
-        "resources.cpu.burst: specifies the maximum amount of accumulated time in microseconds for which all tasks in a cgroup can run additionally for burst during one period (cpu.cfs_burst_us)",
-        || format!("cpu.cfs_burst_us {burst:?}"),
-    );
-    c.check(
-        idle == "1",
-        "resources.cpu.idle: cgroups are configured with minimum weight, 0: default behavior, 1: SCHED_IDLE (cpu.idle)",
-        || format!("cpu.idle {idle:?}"),
+    };
+    check_files(
+        c,
+        &format!("{base}{cg}"),
+        &[
+            ("cpu.cfs_burst_us", "20000", "resources.cpu.burst: specifies the maximum amount of accumulated time in microseconds for which all tasks in a cgroup can run additionally for burst during one period (cpu.cfs_burst_us)"),
+            ("cpu.idle", "1", "resources.cpu.idle: cgroups are configured with minimum weight, 0: default behavior, 1: SCHED_IDLE (cpu.idle)"),
+        ],
     );
     kill_delete(c, &id);
     crate::cases::remove_cgroup_parent();
@@ -1541,23 +1530,14 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
         );
         return;
     }
-    let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let (id, out) = c.new_container();
-    let cg = test_cgroup(&mut b, &id);
-    b.set(
-        "/linux/resources/unified",
-        json!({"hugetlb.2MB.max": "4194304", "hugetlb.2MB.rsvd.max": "6291456"}),
-    );
-    if !create_ok_clean(
+    let Some((id, cg)) = cgroup_resources(
         c,
-        &b,
-        &id,
-        &out,
-        &format!("{CREATE} (unified hugetlb.2MB.max, hugetlb.2MB.rsvd.max)"),
-    ) {
-        crate::cases::remove_cgroup_parent();
+        ctx,
+        "unified hugetlb.2MB.max, hugetlb.2MB.rsvd.max",
+        json!({"unified": {"hugetlb.2MB.max": "4194304", "hugetlb.2MB.rsvd.max": "6291456"}}),
+    ) else {
         return;
-    }
+    };
     let max = read_trim(&format!("{root}{cg}/hugetlb.2MB.max"));
     let rsvd = read_trim(&format!("{root}{cg}/hugetlb.2MB.rsvd.max"));
     let parent = read_trim(&format!("{root}/rtc-conformance/cgroup.subtree_control"));
@@ -1665,9 +1645,15 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
     }
 }
 
-/// The v1 cgroup dir of `ctrl` for the case's cgroupsPath, read back after a
-/// create with `resources`; None (reported) when create fails.
-fn v1_resources(c: &mut Case, ctx: &Ctx, what: &str, resources: Value) -> Option<(String, String)> {
+/// A container (sleeping) created in [`test_cgroup`] with `resources`: its
+/// id and cgroupsPath; None (reported, a failed create leaving nothing) when
+/// create fails.
+fn cgroup_resources(
+    c: &mut Case,
+    ctx: &Ctx,
+    what: &str,
+    resources: Value,
+) -> Option<(String, String)> {
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
     let (id, out) = c.new_container();
     let cg = test_cgroup(&mut b, &id);
@@ -1691,7 +1677,7 @@ fn memory_swap(c: &mut Case, ctx: &Ctx) {
     ) {
         return;
     }
-    let Some((id, cg)) = v1_resources(
+    let Some((id, cg)) = cgroup_resources(
         c,
         ctx,
         "memory limit, swap, kernelTCP",
@@ -1699,19 +1685,24 @@ fn memory_swap(c: &mut Case, ctx: &Ctx) {
     ) else {
         return;
     };
-    let sw = read_trim(&format!("{m}{cg}/memory.memsw.limit_in_bytes"));
-    c.check(
-        sw == "134217728",
-        "resources.memory.swap: sets limit of memory+Swap usage (memory.memsw.limit_in_bytes)",
-        || format!("memory.memsw.limit_in_bytes {sw:?}"),
+    let dir = format!("{m}{cg}");
+    check_files(
+        c,
+        &dir,
+        &[(
+            "memory.memsw.limit_in_bytes",
+            "134217728",
+            "resources.memory.swap: sets limit of memory+Swap usage (memory.memsw.limit_in_bytes)",
+        )],
     );
-    let tcp_file = format!("{m}{cg}/memory.kmem.tcp.limit_in_bytes");
-    if Path::new(&tcp_file).exists() {
-        let tcp = read_trim(&tcp_file);
-        c.check(
-            tcp == "16777216",
-            "resources.memory.kernelTCP (NOT RECOMMENDED, still a property: All of the properties configured in config.json except for process MUST be applied): sets hard limit for kernel TCP buffer memory (memory.kmem.tcp.limit_in_bytes)",
-            || format!("memory.kmem.tcp.limit_in_bytes {tcp:?}"),
+    if Path::new(&dir)
+        .join("memory.kmem.tcp.limit_in_bytes")
+        .exists()
+    {
+        check_files(
+            c,
+            &dir,
+            &[("memory.kmem.tcp.limit_in_bytes", "16777216", "resources.memory.kernelTCP (NOT RECOMMENDED, still a property: All of the properties configured in config.json except for process MUST be applied): sets hard limit for kernel TCP buffer memory (memory.kmem.tcp.limit_in_bytes)")],
         );
     } else {
         c.skip(
@@ -1741,7 +1732,7 @@ fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
         );
         return;
     };
-    let Some((id, cg)) = v1_resources(
+    let Some((id, cg)) = cgroup_resources(
         c,
         ctx,
         "blockIO throttleWriteBpsDevice, throttleReadIOPSDevice",
@@ -1774,7 +1765,7 @@ fn blkio_weight(c: &mut Case, ctx: &Ctx) {
     if !v1_controller(c, "blkio", "cgroup.procs", "resources.blockIO.weight") {
         return;
     }
-    let Some((id, cg)) = v1_resources(
+    let Some((id, cg)) = cgroup_resources(
         c,
         ctx,
         "blockIO weight",

@@ -204,6 +204,15 @@ pub(crate) fn read_text(p: &Path) -> String {
     fs::read_to_string(p).unwrap_or_default()
 }
 
+/// For each `(file, want, rule)`: the file below `dir` (a cgroup) reads
+/// `want`.
+pub(crate) fn check_files(c: &mut Case, dir: &str, files: &[(&str, &str, &str)]) {
+    for (file, want, rule) in files {
+        let got = read_trim(&format!("{dir}/{file}"));
+        c.check(got == *want, rule, || format!("{file} {got:?}"));
+    }
+}
+
 /// The host uid and gid that own a file.
 pub(crate) fn owner(p: &Path) -> Option<(u32, u32)> {
     use std::os::unix::fs::MetadataExt;
