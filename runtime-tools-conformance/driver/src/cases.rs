@@ -6,8 +6,8 @@ use crate::harness::{cgroup_dirs, host_facts, pid_alive, wait_file, Bundle, Case
 use crate::host::{host_has, netns_holder};
 use crate::steps::{
     create, create_ok, create_saved, created_clean, delete_clean, delete_ok, force_delete_clean,
-    kill_stop, no_leftovers, read_text, require_ok, run_to_exit, start_ok, state_pid, CREATE,
-    DELETE_CLEAN, STEP12_CLEAN,
+    kill_stop, no_leftovers, read_lines, read_text, require_ok, run_to_exit, start_ok, state_pid,
+    CREATE, DELETE_CLEAN, STEP12_CLEAN,
 };
 use serde_json::{json, Value};
 use std::fs;
@@ -433,36 +433,16 @@ fn nonexistent_id(c: &mut Case, _ctx: &Ctx) {
         let o = c.rt(&[op, &id], None);
         c.check(!o.ok() && !o.timed_out, rule, || o.describe());
     }
-    let o = c.rt(&["kill", &id, "KILL"], None);
-    c.check(
-        !o.ok(),
-        "kill: Attempting to send a signal to a container that is neither created nor running MUST generate an error (nonexistent)",
-        || o.describe(),
-    );
-    let o = c.rt(&["state"], None);
-    c.check(
-        !o.ok(),
-        "state: This operation MUST generate an error if it is not provided the ID of a container",
-        || o.describe(),
-    );
-    let o = c.rt(&["start"], None);
-    c.check(
-        !o.ok(),
-        "start: This operation MUST generate an error if it is not provided the container ID",
-        || o.describe(),
-    );
-    let o = c.rt(&["delete"], None);
-    c.check(
-        !o.ok(),
-        "delete: This operation MUST generate an error if it is not provided the container ID",
-        || o.describe(),
-    );
-    let o = c.rt(&["kill"], None);
-    c.check(
-        !o.ok(),
-        "kill: This operation MUST generate an error if it is not provided the container ID",
-        || o.describe(),
-    );
+    for (args, rule) in [
+        (&["kill", &id, "KILL"][..], "kill: Attempting to send a signal to a container that is neither created nor running MUST generate an error (nonexistent)"),
+        (&["state"], "state: This operation MUST generate an error if it is not provided the ID of a container"),
+        (&["start"], "start: This operation MUST generate an error if it is not provided the container ID"),
+        (&["delete"], "delete: This operation MUST generate an error if it is not provided the container ID"),
+        (&["kill"], "kill: This operation MUST generate an error if it is not provided the container ID"),
+    ] {
+        let o = c.rt(args, None);
+        c.check(!o.ok(), rule, || o.describe());
+    }
 }
 
 fn duplicate_id(c: &mut Case, ctx: &Ctx) {
@@ -619,11 +599,10 @@ fn hooks(c: &mut Case, ctx: &Ctx) {
         }),
     );
     let (id, out) = c.new_container();
-    let read_log = |l: &Path| -> Vec<String> { read_text(l).lines().map(String::from).collect() };
     if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let l = read_log(&log);
+    let l = read_lines(&log);
     c.check(
         l.starts_with(&["prestart".into(), "createRuntime1".into(), "createRuntime2".into()]),
         "hooks: prestart and createRuntime hooks MUST be called as part of create; prestart MUST be called before createRuntime; Hooks MUST be called in the listed order",
@@ -646,16 +625,16 @@ fn hooks(c: &mut Case, ctx: &Ctx) {
         || format!("createRuntime stdin: {hs}"),
     );
     start_ok(c, &id);
-    let l = read_log(&log);
+    let l = read_lines(&log);
     c.check(
         l.last().map(String::as_str) == Some("poststart"),
         "hooks: The poststart hooks MUST be called after the user-specified process is executed but before the start operation returns",
         || format!("hook log after start: {l:?}"),
     );
     kill_stop(c, &id);
-    let before = read_log(&log);
+    let before = read_lines(&log);
     delete_ok(c, &id);
-    let l = read_log(&log);
+    let l = read_lines(&log);
     c.check(
         !before.contains(&"poststop".to_string()) && l.last().map(String::as_str) == Some("poststop"),
         "hooks: The poststop hooks MUST be called after the container is deleted but before the delete operation returns",

@@ -8,9 +8,9 @@ use crate::harness::{host_facts, wait_file, Case};
 use crate::host::{host_has, root_block_device, v1_controller};
 use crate::steps::{
     check_files, create, create_ok, create_refused, delete_clean, delete_ok, exited, first_line,
-    force_delete_clean, kill_delete, kill_stop, kv, no_leftovers, owner, read_json, read_text,
-    read_trim, require_ok, run_sh, run_to_exit, start_ok, start_refused, state_pid, wait_text,
-    CREATE, DELETE_CLEAN, ERROR_CLEAN, STEP12_CLEAN,
+    force_delete_clean, kill_delete, kill_stop, kv, no_leftovers, owner, read_json, read_lines,
+    read_text, read_trim, require_ok, run_sh, run_to_exit, start_ok, start_refused, state_pid,
+    wait_text, CREATE, DELETE_CLEAN, ERROR_CLEAN, STEP12_CLEAN,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -80,11 +80,12 @@ fn ns_dump(file: &str) -> String {
     )
 }
 
-fn ns_of_pid(pid: i64) -> BTreeMap<String, String> {
+/// The namespaces of `/proc/PROC` (a pid or `self`).
+fn ns_of(proc: &str) -> BTreeMap<String, String> {
     NS_NAMES
         .iter()
         .filter_map(|n| {
-            fs::read_link(format!("/proc/{pid}/ns/{n}"))
+            fs::read_link(format!("/proc/{proc}/ns/{n}"))
                 .ok()
                 .map(|l| (n.to_string(), l.to_string_lossy().into_owned()))
         })
@@ -142,20 +143,9 @@ fn hooks_container(c: &mut Case, ctx: &Ctx) {
         return;
     }
     let pid = state_pid(c, &id);
-    let cns = ns_of_pid(pid);
-    let rns: BTreeMap<String, String> = NS_NAMES
-        .iter()
-        .filter_map(|n| {
-            fs::read_link(format!("/proc/self/ns/{n}"))
-                .ok()
-                .map(|l| (n.to_string(), l.to_string_lossy().into_owned()))
-        })
-        .collect();
-    let l: Vec<String> = fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect();
+    let cns = ns_of(&pid.to_string());
+    let rns = ns_of("self");
+    let l = read_lines(&log);
     c.check(
         l.starts_with(&[
             "prestart".to_string(),

@@ -1306,17 +1306,23 @@ fn userns_additional_gids(c: &mut Case, ctx: &Ctx) {
 
 // ------------------------------------------------------------------ fds, ids
 
-/// runtime-linux.md: "The runtime MAY pass additional file descriptors to the
-/// application": `--preserve-fds 1` with fd 3 open on a file.
-fn fds_preserve(c: &mut Case, ctx: &Ctx) {
+/// Writes `text` to `path` and opens it as an fd numbered 50 or above
+/// (close-on-exec; `Case::pass_fds` hands it to the runtime as 3).
+fn high_fd(path: &Path, text: &str) -> i32 {
     use std::os::fd::IntoRawFd;
-    let f = c.dir.join("extra-fd");
-    fs::write(&f, "extra-fd-content\n").unwrap();
-    let fd = fs::File::open(&f).unwrap().into_raw_fd();
+    fs::write(path, text).unwrap();
+    let fd = fs::File::open(path).unwrap().into_raw_fd();
     // SAFETY: F_DUPFD_CLOEXEC on our own fd, to a number above the targets.
     let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 50) };
     // SAFETY: closing our own fd.
     unsafe { libc::close(fd) };
+    high
+}
+
+/// runtime-linux.md: "The runtime MAY pass additional file descriptors to the
+/// application": `--preserve-fds 1` with fd 3 open on a file.
+fn fds_preserve(c: &mut Case, ctx: &Ctx) {
+    let high = high_fd(&c.dir.join("extra-fd"), "extra-fd-content\n");
     let mut b = sh_bundle(c, ctx, "true");
     b.set("/process/args", json!(["/conformance/checker", "--fds"]));
     b.save(&host_facts(&[]));
@@ -1387,14 +1393,7 @@ fn bad_id(c: &mut Case, ctx: &Ctx) {
 /// application to support features such as socket activation": the runtime
 /// itself socket-activated (`LISTEN_FDS=1`, `LISTEN_PID` its pid, fd 3 open).
 fn fds_listen(c: &mut Case, ctx: &Ctx) {
-    use std::os::fd::IntoRawFd;
-    let f = c.dir.join("listen-fd");
-    fs::write(&f, "listen-fd-content\n").unwrap();
-    let fd = fs::File::open(&f).unwrap().into_raw_fd();
-    // SAFETY: F_DUPFD_CLOEXEC on our own fd, to a number above the targets.
-    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 50) };
-    // SAFETY: closing our own fd.
-    unsafe { libc::close(fd) };
+    let high = high_fd(&c.dir.join("listen-fd"), "listen-fd-content\n");
     let b = sh_bundle(
         c,
         ctx,

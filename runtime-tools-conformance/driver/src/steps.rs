@@ -219,6 +219,11 @@ pub(crate) fn owner(p: &Path) -> Option<(u32, u32)> {
     fs::metadata(p).map(|md| (md.uid(), md.gid())).ok()
 }
 
+/// A file's lines, none when it cannot be read.
+pub(crate) fn read_lines(p: &Path) -> Vec<String> {
+    read_text(p).lines().map(String::from).collect()
+}
+
 /// A file's trimmed text, `<error>` when it cannot be read.
 pub(crate) fn read_trim(p: &str) -> String {
     fs::read_to_string(p)
