@@ -6,8 +6,8 @@ use crate::harness::{cgroup_dirs, host_facts, pid_alive, wait_file, Bundle, Case
 use crate::host::{host_has, netns_holder};
 use crate::steps::{
     create, create_ok, create_saved, created_clean, delete_clean, delete_ok, force_delete_clean,
-    kill_stop, no_leftovers, read_lines, read_text, require_ok, run_to_exit, start_ok, state_pid,
-    CREATE, DELETE_CLEAN, STEP12_CLEAN,
+    kill_delete, kill_stop, no_leftovers, read_lines, read_text, require_ok, run_to_exit, start_ok,
+    state_pid, CREATE, DELETE_CLEAN, STEP12_CLEAN,
 };
 use serde_json::{json, Value};
 use std::fs;
@@ -772,6 +772,13 @@ pub(crate) fn test_cgroup(b: &mut Bundle, id: &str) -> String {
     let cg = format!("/rtc-conformance/{id}");
     b.set("/linux/cgroupsPath", json!(cg));
     cg
+}
+
+/// [`kill_delete`] for a container in a [`test_cgroup`], then the parent
+/// cgroup goes too.
+pub(crate) fn kill_delete_cgroup(c: &mut Case, id: &str) {
+    kill_delete(c, id);
+    remove_cgroup_parent();
 }
 
 /// Removes the parent cgroup the `cgroups` case asked for (the runtimes do

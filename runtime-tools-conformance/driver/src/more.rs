@@ -3,7 +3,7 @@
 //! and `--console-socket`, cgroup v1 cpu/cpuset resources, the effect of
 //! mount options, and functional default devices.
 
-use crate::cases::{sh_bundle, test_cgroup, CaseFn, Ctx};
+use crate::cases::{kill_delete_cgroup, sh_bundle, test_cgroup, CaseFn, Ctx};
 use crate::harness::{host_facts, wait_file, Case};
 use crate::host::{host_has, root_block_device, v1_controller};
 use crate::steps::{
@@ -729,8 +729,7 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
             || format!("container output:\n{text}"),
         );
     }
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 // ------------------------------------------------------------------ mount options
@@ -1006,8 +1005,7 @@ fn cgroups_memory(c: &mut Case, ctx: &Ctx) {
         "resources.memory.disableOOMKiller: disables the OOM killer for out of memory conditions",
         || format!("memory.oom_control {oom:?}"),
     );
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 /// config.md's MUST-support option strings not covered by a checker case:
@@ -1201,8 +1199,7 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
         "resources.blockIO.throttleWriteIOPSDevice: specifies the list of devices which will be IO rate limited",
         || format!("blkio.throttle.write_iops_device: {w:?}"),
     );
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 fn userns_nonroot(c: &mut Case, ctx: &Ctx) {

@@ -9,7 +9,9 @@
 //! and the seccomp listener, rootfsPropagation slave, joined user namespaces,
 //! additionalGids in a user namespace, extra fds).
 
-use crate::cases::{bad_config, sh_bundle, test_cgroup, CaseFn, Ctx};
+use crate::cases::{
+    bad_config, kill_delete_cgroup, remove_cgroup_parent, sh_bundle, test_cgroup, CaseFn, Ctx,
+};
 use crate::harness::{host_facts, mkdir, Bundle, Case};
 use crate::host::{host_has, netns_holder, root_block_device, v1_controller};
 use crate::more::Veth;
@@ -1101,8 +1103,7 @@ fn cgroups_cpu_idle_burst(c: &mut Case, ctx: &Ctx) {
             ("cpu.idle", "1", "resources.cpu.idle: cgroups are configured with minimum weight, 0: default behavior, 1: SCHED_IDLE (cpu.idle)"),
         ],
     );
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
@@ -1128,7 +1129,7 @@ fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
         json!({"limit": 67108864, "checkBeforeUpdate": true}),
     );
     let Some((id2, out)) = start_sh_id(c, &b, "memory checkBeforeUpdate", id) else {
-        crate::cases::remove_cgroup_parent();
+        remove_cgroup_parent();
         return;
     };
     let text = wait_output(&out, "filled");
@@ -1146,8 +1147,7 @@ fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
         "resources.memory.checkBeforeUpdate: If enabled (true), runtime MAY check if a new memory limit is lower than the current usage, and MUST reject the new limit (update --memory 4 MiB with 16 MiB in use: an error, the limit stays 64 MiB, the container keeps running)",
         || format!("update: {}; memory.limit_in_bytes {lim:?}; status {alive:?}", o.describe()),
     );
-    kill_delete(c, &id2);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id2);
 }
 
 // ------------------------------------------------------------------ rootfsPropagation slave
@@ -1550,8 +1550,7 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
         "unified: Configuration unknown to the runtime MUST still be written to the relevant file (hugetlb.2MB.rsvd.max)",
         || format!("hugetlb.2MB.rsvd.max {rsvd:?}"),
     );
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 /// hugepageLimits where hugetlb is only in the cgroup v2 hierarchy: "If a
@@ -1608,7 +1607,7 @@ fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
         }
         no_leftovers(c, &id, ERROR_CLEAN);
     }
-    crate::cases::remove_cgroup_parent();
+    remove_cgroup_parent();
 }
 
 /// config.md capabilities: "Any value which cannot be mapped to a relevant
@@ -1660,7 +1659,7 @@ fn cgroup_resources(
         b.set(&format!("/linux/resources/{k}"), v.clone());
     }
     if !create_ok_clean(c, &b, &id, &out, &format!("{CREATE} ({what})")) {
-        crate::cases::remove_cgroup_parent();
+        remove_cgroup_parent();
         return None;
     }
     Some((id, cg))
@@ -1709,8 +1708,7 @@ fn memory_swap(c: &mut Case, ctx: &Ctx) {
             "no cgroup v1 memory.kmem.tcp.limit_in_bytes on this host",
         );
     }
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
@@ -1753,8 +1751,7 @@ fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
             || format!("{file}: {got:?}"),
         );
     }
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 /// blockIO.weight: v1 `blkio.weight` (CFQ) or `blkio.bfq.weight` (BFQ, the
@@ -1790,6 +1787,5 @@ fn blkio_weight(c: &mut Case, ctx: &Ctx) {
             || format!("{files:?}: {got:?}"),
         );
     }
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
