@@ -688,6 +688,48 @@ pub fn pid_alive(pid: i64) -> bool {
     pid > 0 && !zombie && unsafe { libc::kill(pid as i32, 0) } == 0
 }
 
+/// One recvmsg(2) with `flags` on a unix stream: the bytes read (none at
+/// EOF) and the fds that came with them (SCM_RIGHTS).
+pub fn recv_msg(
+    sock: &std::os::unix::net::UnixStream,
+    flags: i32,
+) -> Result<(Vec<u8>, Vec<i32>), String> {
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 8192];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut cbuf = [0u64; 32];
+    // SAFETY: zeroed msghdr, filled below with valid pointers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf);
+    // SAFETY: msg points at live buffers.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, flags) };
+    if n < 0 {
+        return Err(format!("recvmsg: {}", std::io::Error::last_os_error()));
+    }
+    let mut fds = Vec::new();
+    // SAFETY: walking the control buffer the kernel filled.
+    unsafe {
+        let mut cm = libc::CMSG_FIRSTHDR(&msg);
+        while !cm.is_null() {
+            if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
+                let len = (*cm).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let p = libc::CMSG_DATA(cm) as *const i32;
+                for i in 0..len / 4 {
+                    fds.push(std::ptr::read_unaligned(p.add(i)));
+                }
+            }
+            cm = libc::CMSG_NXTHDR(&msg, cm);
+        }
+    }
+    Ok((buf[..n as usize].to_vec(), fds))
+}
+
 /// Waits until `path` exists.
 pub fn wait_file(path: &Path, timeout: Duration) -> bool {
     let start = Instant::now();

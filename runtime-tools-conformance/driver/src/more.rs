@@ -4,7 +4,7 @@
 //! mount options, and functional default devices.
 
 use crate::cases::{kill_delete_cgroup, sh_bundle, test_cgroup, CaseFn, Ctx};
-use crate::harness::{host_facts, wait_file, Case};
+use crate::harness::{host_facts, recv_msg, wait_file, Case};
 use crate::host::{host_has, root_block_device, v1_controller};
 use crate::steps::{
     check_files, create, create_ok, create_refused, delete_clean, delete_ok, exited, first_line,
@@ -524,36 +524,10 @@ fn seccomp(c: &mut Case, ctx: &Ctx) {
 
 /// Receives one fd over SCM_RIGHTS from a connected unix stream.
 fn recv_fd(sock: &std::os::unix::net::UnixStream) -> Result<i32, String> {
-    use std::os::fd::AsRawFd;
-    let mut buf = [0u8; 256];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut cbuf = [0u64; 16];
-    // SAFETY: zeroed msghdr, filled below with valid pointers.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cbuf);
-    // SAFETY: msg points at live buffers.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
-    if n < 0 {
-        return Err(format!("recvmsg: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: walking the control buffer the kernel filled.
-    unsafe {
-        let mut cm = libc::CMSG_FIRSTHDR(&msg);
-        while !cm.is_null() {
-            if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
-                let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cm) as *const i32);
-                return Ok(fd);
-            }
-            cm = libc::CMSG_NXTHDR(&msg, cm);
-        }
-    }
-    Err(format!("no SCM_RIGHTS in a {n}-byte message"))
+    let (data, fds) = recv_msg(sock, 0)?;
+    fds.first()
+        .copied()
+        .ok_or_else(|| format!("no SCM_RIGHTS in a {}-byte message", data.len()))
 }
 
 fn terminal_console(c: &mut Case, ctx: &Ctx) {

@@ -12,7 +12,7 @@
 use crate::cases::{
     bad_config, kill_delete_cgroup, remove_cgroup_parent, sh_bundle, test_cgroup, CaseFn, Ctx,
 };
-use crate::harness::{host_facts, mkdir, Bundle, Case};
+use crate::harness::{host_facts, mkdir, recv_msg, Bundle, Case};
 use crate::host::{host_has, netns_holder, root_block_device, v1_controller};
 use crate::more::Veth;
 use crate::steps::{
@@ -432,50 +432,19 @@ fn seccomp_flags(c: &mut Case, ctx: &Ctx) {
 /// Reads a unix stream to EOF with recvmsg: the payload and every fd that
 /// came with SCM_RIGHTS, with the index of the message that carried it.
 fn recv_all(sock: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<(usize, i32)>, String) {
-    use std::os::fd::AsRawFd;
     let mut data = Vec::new();
     let mut fds = Vec::new();
     let mut msg_n = 0;
     loop {
-        let mut buf = [0u8; 8192];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
+        let (d, f) = match recv_msg(sock, libc::MSG_CMSG_CLOEXEC) {
+            Ok(m) => m,
+            Err(e) => return (data, fds, e),
         };
-        let mut cbuf = [0u64; 32];
-        // SAFETY: zeroed msghdr, filled below with valid pointers.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&cbuf);
-        // SAFETY: msg points at live buffers.
-        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-        if n < 0 {
-            return (
-                data,
-                fds,
-                format!("recvmsg: {}", std::io::Error::last_os_error()),
-            );
-        }
-        // SAFETY: walking the control buffer the kernel filled.
-        unsafe {
-            let mut cm = libc::CMSG_FIRSTHDR(&msg);
-            while !cm.is_null() {
-                if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
-                    let len = (*cm).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                    let p = libc::CMSG_DATA(cm) as *const i32;
-                    for i in 0..len / 4 {
-                        fds.push((msg_n, std::ptr::read_unaligned(p.add(i))));
-                    }
-                }
-                cm = libc::CMSG_NXTHDR(&msg, cm);
-            }
-        }
-        if n == 0 {
+        fds.extend(f.into_iter().map(|fd| (msg_n, fd)));
+        if d.is_empty() {
             return (data, fds, "EOF".into());
         }
-        data.extend_from_slice(&buf[..n as usize]);
+        data.extend_from_slice(&d);
         msg_n += 1;
     }
 }
