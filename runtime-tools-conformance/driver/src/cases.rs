@@ -190,10 +190,10 @@ pub(crate) fn run_checker(c: &mut Case, b: &Bundle, host: &Value) {
         return;
     };
     let done = relay_checker(c, &text);
-    c.check(
+    c.check_output(
         done,
         "checker ran to completion inside the container",
-        || format!("container output:\n{text}"),
+        &text,
     );
     delete_clean(c, &id);
 }

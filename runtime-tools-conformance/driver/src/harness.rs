@@ -224,6 +224,11 @@ impl<'a> Case<'a> {
         pass
     }
 
+    /// [`Case::check`] with the container's output `text` as the detail.
+    pub fn check_output(&mut self, pass: bool, rule: &str, text: &str) -> bool {
+        self.check(pass, rule, || format!("container output:\n{text}"))
+    }
+
     /// Runs `<rt> --root <root> ARGS`. The command's stdout/stderr go to
     /// files (a detached container inherits them and would hold a pipe
     /// open); `container_out`, when given, receives both (used by `create`

@@ -334,10 +334,10 @@ fn unknown_properties(c: &mut Case, ctx: &Ctx) {
     b.set("/linux/org.example.unknown", json!("x"));
     b.set("/annotations", json!({"org.example.unknown-key": "value"}));
     let Some(text) = run_sh(c, &b) else { return };
-    c.check(
+    c.check_output(
         kv(&text).get("ran").map(String::as_str) == Some("yes"),
         "extensibility: Runtimes MUST otherwise ignore unknown properties; That includes not generating errors if they encounter an unknown property",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -360,15 +360,15 @@ fn mount_relative_destination(c: &mut Case, ctx: &Ctx) {
         json!({"destination": "mnt/rel", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}),
     );
     let Some(text) = run_sh(c, &b) else { return };
-    c.check(
+    c.check_output(
         kv(&text).get("mp").map(String::as_str) == Some("/mnt/rel tmpfs"),
         "mounts: destination MAY be a relative path, in which case it MUST be interpreted as relative to \"/\"",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         kv(&text).get("relsrc").map(String::as_str) == Some("from-the-bundle"),
         "mounts: source: Path values for bind mounts are either absolute or relative to the bundle (relative source)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -381,15 +381,15 @@ fn fds_only_stdio(c: &mut Case, ctx: &Ctx) {
     b.set("/process/consoleSize", json!({"height": 33, "width": 101}));
     let Some(text) = run_sh(c, &b) else { return };
     let fd1 = kv(&text).get("fd1").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         !fd1.is_empty() && !fd1.starts_with("/dev/pts/") && !fd1.contains("ptmx"),
         "process.consoleSize: Runtimes MUST ignore consoleSize if terminal is false or unset (create succeeds, stdout is not a terminal)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         kv(&text).get("fds").map(String::as_str) == Some("0 1 2"),
         "file descriptors: By default, only the stdin, stdout and stderr file descriptors are kept open for the application by the runtime",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -452,16 +452,16 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         return;
     };
     let m = kv(&text);
-    c.check(
+    c.check_output(
         m.get("uid_map").map(String::as_str) == Some("0 100000 65536")
             && m.get("gid_map").map(String::as_str) == Some("0 200000 65536"),
         "uidMappings/gidMappings: /proc/self/uid_map and gid_map inside the container show the configured mappings",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("ids").map(String::as_str) == Some("0 0"),
         "process.user: uid/gid 0 in the container namespace",
-        || format!("container output:\n{text}"),
+        &text,
     );
     let owned = owner(&b.rootfs().join("tmp/owned"));
     c.check(
@@ -494,29 +494,29 @@ fn seccomp(c: &mut Case, ctx: &Ctx) {
     let Some(text) = run_sh(c, &b) else { return };
     let m = kv(&text);
     let r = b.rootfs();
-    c.check(
+    c.check_output(
         m.get("Seccomp:").map(String::as_str) == Some("2"),
         "seccomp: the seccomp filter is applied to the container process (Seccomp: 2 in /proc/self/status)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("mkdir_rc").is_some_and(|v| v != "0")
             && !r.join("tmp/sc").exists()
             && text.to_lowercase().contains("not supported"),
         "seccomp: syscalls[].action SCMP_ACT_ERRNO with errnoRet 95: mkdir fails with EOPNOTSUPP",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("ln_rc").is_some_and(|v| v != "0")
             && fs::symlink_metadata(r.join("tmp/ln")).is_err()
             && text.contains("Operation not permitted"),
         "seccomp: errnoRet: When not set, the errno is EPERM (symlink fails with EPERM)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.contains_key("touch_ok") && r.join("tmp/t").exists(),
         "seccomp: defaultAction SCMP_ACT_ALLOW: other syscalls still succeed",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -697,10 +697,10 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
     let text = read_text(&out);
     let m = kv(&text);
     for (f, v, rule) in want {
-        c.check(
+        c.check_output(
             m.get(f).map(String::as_str) == Some(v),
             &format!("{rule} (inside: /sys/fs/cgroup/{f})"),
-            || format!("container output:\n{text}"),
+            &text,
         );
     }
     kill_delete_cgroup(c, &id);
@@ -815,25 +815,25 @@ fn dev_default_usable(c: &mut Case, ctx: &Ctx) {
             || format!("/dev/{d}: {v:?}"),
         );
     }
-    c.check(
+    c.check_output(
         get("write_null") == "0",
         "default devices: /dev/null is writable by a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("read_zero") == "00000000",
         "default devices: /dev/zero reads zeros for a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("write_full") == "1",
         "default devices: /dev/full fails writes (ENOSPC) for a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("read_urandom") == "16" && get("read_random") == "16",
         "default devices: /dev/random and /dev/urandom are readable by a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -923,20 +923,20 @@ fn cgroups_devices(c: &mut Case, ctx: &Ctx) {
     let Some(text) = run_sh(c, &b) else { return };
     let m = kv(&text);
     let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         get("fuse_read") == "0",
         "resources.devices: an allow entry (c 10:229 access r) lets the container open the device for reading",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("fuse_write") != "0" && !get("fuse_write").is_empty(),
         "resources.devices: access not in the allow entry (w) is denied",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("kmsg_read") != "0" && !get("kmsg_read").is_empty(),
         "resources.devices: a device not allowed (after the deny-all entry) cannot be opened",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1030,10 +1030,10 @@ fn mount_options_accepted(c: &mut Case, ctx: &Ctx) {
             || format!("create: {}; container output:\n{text}", cr.describe()),
         );
         if started && !test.is_empty() {
-            c.check(
+            c.check_output(
                 m.get("effect").map(String::as_str) == Some("yes"),
                 &format!("mounts: option {o}: effect in /proc/self/mountinfo ({test})"),
-                || format!("container output:\n{text}"),
+                &text,
             );
         }
         let _ = c.rt(&["delete", "--force", &id], None);
@@ -1066,10 +1066,10 @@ fn cgroups_devices_order(c: &mut Case, ctx: &Ctx) {
     );
     let Some(text) = run_sh(c, &b) else { return };
     let r = kv(&text).get("fuse_read").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         r != "0" && !r.is_empty(),
         "resources.devices: The runtime MUST apply entries in the listed order (allow c 10:229 rwm, then deny r: reading is denied)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1202,10 +1202,10 @@ fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
             .unwrap_or_default()
     };
     let text = read_text(&out);
-    c.check(
+    c.check_output(
         kv(&text).get("ids").map(String::as_str) == Some("1000 1001"),
         "process.user: uid/gid in the container namespace (1000/1001 inside a user namespace)",
-        || format!("container output:\n{text}"),
+        &text,
     );
     let (u, g) = (field("Uid:"), field("Gid:"));
     c.check(
@@ -1245,11 +1245,11 @@ fn time_namespace(c: &mut Case, ctx: &Ctx) {
         "namespaces: time: If path is not specified, the runtime MUST create a new container namespace of type type",
         || format!("host {host}; container output:\n{text}"),
     );
-    c.check(
+    c.check_output(
         m.get("monotonic").map(String::as_str) == Some("86400 0")
             && m.get("boottime").map(String::as_str) == Some("172800 0"),
         "timeOffsets: sets the offset for Time Namespace (monotonic 86400 s, boottime 172800 s)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1258,10 +1258,10 @@ fn personality(c: &mut Case, ctx: &Ctx) {
     b.set("/linux/personality", json!({"domain": "LINUX32"}));
     let Some(text) = run_sh(c, &b) else { return };
     let arch = kv(&text).get("arch").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         arch == "i686",
         "personality: sets the Linux execution personality (LINUX32: uname -m is i686)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1347,16 +1347,16 @@ fn net_devices(c: &mut Case, ctx: &Ctx) {
     let flags = m
         .get("flags")
         .and_then(|f| u32::from_str_radix(f.trim_start_matches("0x"), 16).ok());
-    c.check(
+    c.check_output(
         flags.is_some_and(|f| f & 1 != 0),
         "netDevices: name: the device appears under its name inside the container, and The runtime MUST set the network device state to \"up\" after moving it",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("mtu").map(String::as_str) == Some("1400")
             && m.get("addr").map(String::as_str) == Some("198.51.100.7/24"),
         "netDevices: The runtime MUST preserve existing network interface attributes, including all permanent IP addresses of any family with global scope (mtu 1400, 198.51.100.7/24)",
-        || format!("container output:\n{text}"),
+        &text,
     );
     kill_stop(c, &id);
     delete_ok(c, &id);

@@ -419,13 +419,13 @@ fn seccomp_flags(c: &mut Case, ctx: &Ctx) {
     let text = start_wait(c, &id, &out);
     delete_clean(c, &id);
     let m = kv(&text);
-    c.check(
+    c.check_output(
         m.get("Seccomp:").map(String::as_str) == Some("2")
             && m.get("mkdir_rc").is_some_and(|v| v != "0")
             && text.to_lowercase().contains("not supported")
             && m.contains_key("touch_ok"),
         "seccomp: flags (SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW): the filter is installed with them and applies (mkdir fails with EOPNOTSUPP, other syscalls work)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -620,14 +620,14 @@ fn mount_remount(c: &mut Case, ctx: &Ctx) {
         .map(|l| l.split(' ').nth(2).unwrap_or(""))
         .unwrap_or("");
     let has = |o: &str| opts.split(',').any(|x| x == o);
-    c.check(
+    c.check_output(
         mounts.len() == 1
             && has("ro")
             && has("nosuid")
             && sb.split(',').any(|x| x == "size=1024k")
             && kv(&text).get("write").is_some_and(|w| w != "0"),
         "mounts: option remount (MUST): the tmpfs already at /mnt/rm is remounted ro,nosuid (one mount, its size=1m kept, not writable)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -795,15 +795,15 @@ fn mount_idmap(c: &mut Case, ctx: &Ctx) {
     let Some(text) = run_sh(c, &b) else { return };
     let m = kv(&text);
     let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         get("/mnt/idmap/root-file") == "100000:200000" && get("/mnt/idmap/user-file") == "101000:201000",
         "mounts: idmap: the mount MUST have an idmapping applied; If uidMappings or gidMappings are specified for the mount, the runtime MUST use those values (0→100000/200000: on-disk 0:0 shows as 100000:200000, 1000:1000 as 101000:201000)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("/mnt/ridmap/sub/root-file") == "100000:200000",
         "mounts: ridmap: the mount MUST have an idmapping applied, and the mapping is applied recursively (a tmpfs below the rbind source)",
-        || format!("container output:\n{text}"),
+        &text,
     );
     let host = owner(&src.join("root-file"));
     c.check(
@@ -831,10 +831,10 @@ fn net_devices_template(c: &mut Case, ctx: &Ctx) {
     );
     let Some(text) = run_sh(c, &b) else { return };
     let names = kv(&text).get("names").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         names == "rtcnet0 rtcnet1",
         "netDevices: name: unless the user has provided a template by appending %d to the new name. In that case, the runtime MUST allow the move (two devices named rtcnet%d: rtcnet0 and rtcnet1)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1219,11 +1219,11 @@ fn userns_join_path(c: &mut Case, ctx: &Ctx) {
     );
     let text = wait_output(&out, "ids");
     let m = kv(&text);
-    c.check(
+    c.check_output(
         m.get("uid_map").map(String::as_str) == Some("0 100000 65536")
             && m.get("ids").map(String::as_str) == Some("0 0"),
         "namespaces: user path: the process runs as uid/gid 0 of the joined namespace, whose maps it sees",
-        || format!("container output:\n{text}"),
+        &text,
     );
     std::thread::sleep(Duration::from_millis(200));
     let owned = owner(&b.rootfs().join("tmp/owned"));
@@ -1252,10 +1252,10 @@ fn userns_additional_gids(c: &mut Case, ctx: &Ctx) {
         .map(|g| g.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     inside.sort();
-    c.check(
+    c.check_output(
         inside == ["0", "10", "20"],
         "process.user.additionalGids: additional group IDs in the container namespace to be added to the process (user namespace: 10, 20)",
-        || format!("container output:\n{text}"),
+        &text,
     );
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let mut host: Vec<String> = status
@@ -1315,10 +1315,10 @@ fn fds_preserve(c: &mut Case, ctx: &Ctx) {
     let text = start_wait(c, &id, &out);
     let m = kv(&text);
     let fd3 = m.get("fd3").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         m.get("fds").map(String::as_str) == Some("0 1 2 3") && fd3.ends_with("extra-fd"),
         "file descriptors: The runtime MAY pass additional file descriptors to the application (--preserve-fds 1: fd 3 is the caller's file, nothing else beyond stdio)",
-        || format!("container output:\n{text}"),
+        &text,
     );
     delete_clean(c, &id);
 }
@@ -1393,12 +1393,12 @@ fn fds_listen(c: &mut Case, ctx: &Ctx) {
             "the runtime does not pass its LISTEN_FDS on (a MAY)",
         );
     } else {
-        c.check(
+        c.check_output(
             fds == "0 1 2 3"
                 && m.get("fd3").is_some_and(|l| l.ends_with("listen-fd"))
                 && env == "1 1",
             "file descriptors: The runtime MAY pass additional file descriptors to the application to support features such as socket activation (LISTEN_FDS=1: fd 3 passed, LISTEN_FDS=1 LISTEN_PID=1 in the process)",
-            || format!("container output:\n{text}"),
+            &text,
         );
     }
     delete_clean(c, &id);
