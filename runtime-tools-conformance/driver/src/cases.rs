@@ -2,11 +2,16 @@
 //! through the CLI; config rules are checked from inside by the checker,
 //! whose TAP lines are relayed under the case's name.
 
-use crate::harness::{cgroup_dirs, host_facts, pid_alive, wait_file, Bundle, Case, Out};
+use crate::harness::{cgroup_dirs, host_facts, pid_alive, wait_file, Bundle, Case};
+use crate::host::{host_has, netns_holder};
+use crate::steps::{
+    create, create_ok, create_saved, created_clean, delete_clean, delete_ok, force_delete_clean,
+    kill_delete, kill_stop, no_leftovers, read_lines, read_text, require_ok, run_to_exit, start_ok,
+    state_pid, CREATE, DELETE_CLEAN, STEP12_CLEAN,
+};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub struct Ctx {
@@ -129,23 +134,6 @@ fn check_state(c: &mut Case, st: &Value, step: &str, id: &str, bundle: &Bundle, 
     }
 }
 
-/// create → state → start → wait stopped; returns false (after reporting)
-/// when a step fails.
-pub(crate) fn create(c: &mut Case, b: &Bundle, id: &str, out: &Path) -> Out {
-    b.save(&host_facts(&[]));
-    let bp = b.path();
-    c.rt(&["create", "--bundle", &bp, id], Some(out))
-}
-
-pub(crate) fn require_ok(c: &mut Case, o: &Out, rule: &str) -> bool {
-    c.check(o.ok(), rule, || o.describe())
-}
-
-pub(crate) fn no_leftovers(c: &mut Case, id: &str, rule: &str) {
-    let left = c.leftovers(id);
-    c.check(left.is_empty(), rule, || left.join("\n"));
-}
-
 /// Relays the checker's TAP under the case name; returns whether the
 /// checker finished.
 pub(crate) fn relay_checker(c: &mut Case, out: &str) -> bool {
@@ -185,46 +173,29 @@ pub(crate) fn relay_checker(c: &mut Case, out: &str) -> bool {
 
 /// The common flow of a checker case.
 pub(crate) fn run_checker(c: &mut Case, b: &Bundle, host: &Value) {
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     b.save(host);
-    let bp = b.path();
-    let o = c.rt(&["create", "--bundle", &bp, &id], Some(&out));
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+    let o = create_saved(c, b, &id, &out);
+    if !created_clean(c, &o, &id, CREATE) {
         return;
     }
     std::thread::sleep(Duration::from_millis(200));
-    let early = fs::read_to_string(&out).unwrap_or_default();
+    let early = read_text(&out);
     c.check(
         early.trim().is_empty(),
         "create: the user-specified program (from process) MUST NOT be run at this time",
         || format!("container output after create: {early}"),
     );
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
+    let Some(text) = run_to_exit(c, &id, &out) else {
         return;
-    }
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    };
     let done = relay_checker(c, &text);
-    c.check(
+    c.check_output(
         done,
         "checker ran to completion inside the container",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 pub(crate) fn new_bundle(c: &Case, ctx: &Ctx) -> Bundle {
@@ -248,10 +219,8 @@ fn lifecycle(c: &mut Case, ctx: &Ctx) {
         json!({"org.example.conformance": "yes", "k": "v"}),
     );
     let started = b.rootfs().join("started");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let st = c.state(&id);
@@ -359,9 +328,7 @@ fn lifecycle(c: &mut Case, ctx: &Ctx) {
         || format!("start: {}; status {status:?}", o.describe()),
     );
 
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
     c.check(
         b.rootfs().join("bin/busybox").exists() && b.dir.join("config.json").exists(),
         "delete: resources associated with the container, but not created by this container, MUST NOT be deleted (bundle)",
@@ -377,10 +344,8 @@ fn lifecycle(c: &mut Case, ctx: &Ctx) {
 
 fn kill_created(c: &mut Case, ctx: &Ctx) {
     let b = sh_bundle(c, ctx, "touch /started; exec sleep 600");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let o = c.rt(&["kill", &id, "KILL"], None);
@@ -396,9 +361,7 @@ fn kill_created(c: &mut Case, ctx: &Ctx) {
         "create: the user-specified program MUST NOT be run (it never ran: killed before start)",
         || "/started exists".into(),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 fn kill_signal(c: &mut Case, ctx: &Ctx) {
@@ -407,18 +370,11 @@ fn kill_signal(c: &mut Case, ctx: &Ctx) {
         ctx,
         "trap 'echo $$ > /got-term; exit 0' TERM; touch /started; while :; do sleep 0.05; done",
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
+    if !start_ok(c, &id) {
         return;
     }
     wait_file(&b.rootfs().join("started"), Duration::from_secs(5));
@@ -441,10 +397,8 @@ fn kill_signal(c: &mut Case, ctx: &Ctx) {
 
 fn delete_created(c: &mut Case, ctx: &Ctx) {
     let b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let o = c.rt(&["delete", &id], None);
@@ -466,7 +420,7 @@ fn delete_created(c: &mut Case, ctx: &Ctx) {
         let o = c.rt(&["delete", "--force", &id], None);
         require_ok(c, &o, "delete --force removes a created container");
     }
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    no_leftovers(c, &id, DELETE_CLEAN);
 }
 
 fn nonexistent_id(c: &mut Case, _ctx: &Ctx) {
@@ -479,51 +433,25 @@ fn nonexistent_id(c: &mut Case, _ctx: &Ctx) {
         let o = c.rt(&[op, &id], None);
         c.check(!o.ok() && !o.timed_out, rule, || o.describe());
     }
-    let o = c.rt(&["kill", &id, "KILL"], None);
-    c.check(
-        !o.ok(),
-        "kill: Attempting to send a signal to a container that is neither created nor running MUST generate an error (nonexistent)",
-        || o.describe(),
-    );
-    let o = c.rt(&["state"], None);
-    c.check(
-        !o.ok(),
-        "state: This operation MUST generate an error if it is not provided the ID of a container",
-        || o.describe(),
-    );
-    let o = c.rt(&["start"], None);
-    c.check(
-        !o.ok(),
-        "start: This operation MUST generate an error if it is not provided the container ID",
-        || o.describe(),
-    );
-    let o = c.rt(&["delete"], None);
-    c.check(
-        !o.ok(),
-        "delete: This operation MUST generate an error if it is not provided the container ID",
-        || o.describe(),
-    );
-    let o = c.rt(&["kill"], None);
-    c.check(
-        !o.ok(),
-        "kill: This operation MUST generate an error if it is not provided the container ID",
-        || o.describe(),
-    );
+    for (args, rule) in [
+        (&["kill", &id, "KILL"][..], "kill: Attempting to send a signal to a container that is neither created nor running MUST generate an error (nonexistent)"),
+        (&["state"], "state: This operation MUST generate an error if it is not provided the ID of a container"),
+        (&["start"], "start: This operation MUST generate an error if it is not provided the container ID"),
+        (&["delete"], "delete: This operation MUST generate an error if it is not provided the container ID"),
+        (&["kill"], "kill: This operation MUST generate an error if it is not provided the container ID"),
+    ] {
+        let o = c.rt(args, None);
+        c.check(!o.ok(), rule, || o.describe());
+    }
 }
 
 fn duplicate_id(c: &mut Case, ctx: &Ctx) {
     let b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let pid = c
-        .state(&id)
-        .ok()
-        .and_then(|s| s["pid"].as_i64())
-        .unwrap_or(0);
+    let pid = state_pid(c, &id);
     let mut b2 = Bundle::new(&c.dir, "bundle2", &ctx.checker);
     b2.sh("exec sleep 600");
     b2.save(&json!({}));
@@ -551,14 +479,12 @@ pub(crate) fn bad_config(c: &mut Case, ctx: &Ctx, what: &str, edit: impl FnOnce(
     let mut b = new_bundle(c, ctx);
     b.sh("touch /tmp/started; exec sleep 600");
     edit(&mut b);
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     // `edit` may have written config.json itself (malformed JSON).
     if b.config != Value::Null {
         b.save(&json!({}));
     }
-    let bp = b.path();
-    let o = c.rt(&["create", "--bundle", &bp, &id], Some(&out));
+    let o = create_saved(c, &b, &id, &out);
     c.check(
         !o.ok() && !o.timed_out,
         &format!("create: If the runtime cannot apply a property as specified in the configuration, it MUST generate an error ({what})"),
@@ -672,20 +598,11 @@ fn hooks(c: &mut Case, ctx: &Ctx) {
             "poststop": [hook(&log, "poststop")]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let read_log = |l: &Path| -> Vec<String> {
-        fs::read_to_string(l)
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect()
-    };
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let l = read_log(&log);
+    let l = read_lines(&log);
     c.check(
         l.starts_with(&["prestart".into(), "createRuntime1".into(), "createRuntime2".into()]),
         "hooks: prestart and createRuntime hooks MUST be called as part of create; prestart MUST be called before createRuntime; Hooks MUST be called in the listed order",
@@ -707,24 +624,17 @@ fn hooks(c: &mut Case, ctx: &Ctx) {
         "hooks: The state of the container MUST be passed to hooks over stdin",
         || format!("createRuntime stdin: {hs}"),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    let l = read_log(&log);
+    start_ok(c, &id);
+    let l = read_lines(&log);
     c.check(
         l.last().map(String::as_str) == Some("poststart"),
         "hooks: The poststart hooks MUST be called after the user-specified process is executed but before the start operation returns",
         || format!("hook log after start: {l:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let before = read_log(&log);
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    let l = read_log(&log);
+    kill_stop(c, &id);
+    let before = read_lines(&log);
+    delete_ok(c, &id);
+    let l = read_lines(&log);
     c.check(
         !before.contains(&"poststop".to_string()) && l.last().map(String::as_str) == Some("poststop"),
         "hooks: The poststop hooks MUST be called after the container is deleted but before the delete operation returns",
@@ -738,8 +648,7 @@ fn hooks_fail(c: &mut Case, ctx: &Ctx) {
         "/hooks",
         json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]}),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     c.check(
         !o.ok(),
@@ -752,8 +661,7 @@ fn hooks_fail(c: &mut Case, ctx: &Ctx) {
         "hooks: If any createRuntime hook fails, the runtime MUST stop the container and continue the lifecycle at step 12",
         || format!("status {st:?}"),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "lifecycle step 12: The container MUST be destroyed by undoing the steps performed during create phase");
+    force_delete_clean(c, &id, STEP12_CLEAN);
     c.check(
         !b.rootfs().join("started").exists(),
         "hooks: the user process never ran after a failed createRuntime hook",
@@ -771,17 +679,14 @@ fn hooks_poststop_fail(c: &mut Case, ctx: &Ctx) {
             hook(&log, "poststop2")
         ]}),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     c.rt(&["start", &id], None);
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
+    kill_stop(c, &id);
     let o = c.rt(&["delete", &id], None);
-    let l = fs::read_to_string(&log).unwrap_or_default();
+    let l = read_text(&log);
     c.check(
         o.ok(),
         "hooks: If any poststop hook fails, the runtime MUST log a warning, but the lifecycle continues as if the hook had succeeded (delete succeeds)",
@@ -792,28 +697,21 @@ fn hooks_poststop_fail(c: &mut Case, ctx: &Ctx) {
         "hooks: If any poststop hook fails, the remaining hooks continue as if the hook had succeeded",
         || format!("delete: {}; later hook's log: {:?}", o.describe(), l.trim()),
     );
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    no_leftovers(c, &id, DELETE_CLEAN);
 }
 
 // ------------------------------------------------------------------ cgroups
 
 fn cgroups(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let (id, out) = c.new_container();
+    let cg = test_cgroup(&mut b, &id);
     b.set("/linux/resources/pids", json!({"limit": 42}));
     b.set("/linux/resources/memory", json!({"limit": 67108864}));
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let pid = c
-        .state(&id)
-        .ok()
-        .and_then(|s| s["pid"].as_i64())
-        .unwrap_or(0);
+    let pid = state_pid(c, &id);
     let pc = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     // v1 lines "N:ctrl[,ctrl]:/path"; v2 "0::/path".
     let path_of = |ctrl: &str| -> Option<String> {
@@ -826,9 +724,12 @@ fn cgroups(c: &mut Case, ctx: &Ctx) {
                 .then(|| path.to_string())
         })
     };
-    let v1 = Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists();
-    if !v1 {
-        c.skip("cgroups", "only cgroup v1 hierarchies are checked so far");
+    if !host_has(
+        c,
+        &["/sys/fs/cgroup/pids/cgroup.procs"],
+        "cgroups",
+        "only cgroup v1 hierarchies are checked so far",
+    ) {
         return;
     }
     let pids_path = path_of("pids");
@@ -854,16 +755,29 @@ fn cgroups(c: &mut Case, ctx: &Ctx) {
         "resources.memory.limit: sets limit of memory usage in bytes",
         || format!("memory.limit_in_bytes {mem:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    kill_stop(c, &id);
+    delete_ok(c, &id);
     let left = cgroup_dirs(&id);
     c.check(
         left.is_empty(),
         "delete: Deleting a container MUST delete the resources that were created during the create step (cgroups)",
         || format!("{left:?}"),
     );
+    remove_cgroup_parent();
+}
+
+/// Puts the container in the cgroup `/rtc-conformance/ID` (the parent goes
+/// with [`remove_cgroup_parent`]); returns that cgroupsPath.
+pub(crate) fn test_cgroup(b: &mut Bundle, id: &str) -> String {
+    let cg = format!("/rtc-conformance/{id}");
+    b.set("/linux/cgroupsPath", json!(cg));
+    cg
+}
+
+/// [`kill_delete`] for a container in a [`test_cgroup`], then the parent
+/// cgroup goes too.
+pub(crate) fn kill_delete_cgroup(c: &mut Case, id: &str) {
+    kill_delete(c, id);
     remove_cgroup_parent();
 }
 
@@ -1038,25 +952,9 @@ fn config_namespaces(c: &mut Case, ctx: &Ctx) {
 }
 
 fn config_namespace_join(c: &mut Case, ctx: &Ctx) {
-    // A network namespace held by a sleeping process.
-    let child = Command::new("unshare")
-        .args(["--net", "sleep", "600"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
-        c.skip("namespace join", "cannot run unshare --net");
+    let Some(path) = netns_holder(c, "namespace join") else {
         return;
     };
-    let pid = child.id() as i32;
-    c.pids_to_kill.push(pid);
-    let path = format!("/proc/{pid}/ns/net");
-    let host_net = fs::read_link("/proc/self/ns/net").ok();
-    let start = std::time::Instant::now();
-    while fs::read_link(&path).ok() == host_net && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     let mut b = new_bundle(c, ctx);
     for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
         if n["type"] == "network" {

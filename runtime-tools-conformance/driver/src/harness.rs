@@ -178,6 +178,11 @@ impl<'a> Case<'a> {
         id
     }
 
+    /// A new id and the file its `create` sends the container's output to.
+    pub fn new_container(&mut self) -> (String, PathBuf) {
+        (self.new_id(), self.dir.join("container.out"))
+    }
+
     pub fn pass(&mut self, rule: &str) {
         let n = self.name.clone();
         self.report.pass(&n, rule);
@@ -217,6 +222,11 @@ impl<'a> Case<'a> {
             self.fail(rule, &d);
         }
         pass
+    }
+
+    /// [`Case::check`] with the container's output `text` as the detail.
+    pub fn check_output(&mut self, pass: bool, rule: &str, text: &str) -> bool {
+        self.check(pass, rule, || format!("container output:\n{text}"))
     }
 
     /// Runs `<rt> --root <root> ARGS`. The command's stdout/stderr go to
@@ -551,6 +561,20 @@ impl Bundle {
         }
     }
 
+    /// A new user namespace: container ids 0… are host uids 100000… and
+    /// gids 200000… (65536 of each).
+    pub fn userns_mapped(&mut self) {
+        self.push("/linux/namespaces", json!({"type": "user"}));
+        self.set(
+            "/linux/uidMappings",
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        );
+        self.set(
+            "/linux/gidMappings",
+            json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
+        );
+    }
+
     pub fn sh(&mut self, script: &str) {
         self.set("/process/args", json!(["sh", "-c", script]));
     }
@@ -667,6 +691,48 @@ pub fn pid_alive(pid: i64) -> bool {
         .unwrap_or(false);
     // SAFETY: signal 0 only checks existence.
     pid > 0 && !zombie && unsafe { libc::kill(pid as i32, 0) } == 0
+}
+
+/// One recvmsg(2) with `flags` on a unix stream: the bytes read (none at
+/// EOF) and the fds that came with them (SCM_RIGHTS).
+pub fn recv_msg(
+    sock: &std::os::unix::net::UnixStream,
+    flags: i32,
+) -> Result<(Vec<u8>, Vec<i32>), String> {
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 8192];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut cbuf = [0u64; 32];
+    // SAFETY: zeroed msghdr, filled below with valid pointers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf);
+    // SAFETY: msg points at live buffers.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, flags) };
+    if n < 0 {
+        return Err(format!("recvmsg: {}", std::io::Error::last_os_error()));
+    }
+    let mut fds = Vec::new();
+    // SAFETY: walking the control buffer the kernel filled.
+    unsafe {
+        let mut cm = libc::CMSG_FIRSTHDR(&msg);
+        while !cm.is_null() {
+            if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
+                let len = (*cm).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let p = libc::CMSG_DATA(cm) as *const i32;
+                for i in 0..len / 4 {
+                    fds.push(std::ptr::read_unaligned(p.add(i)));
+                }
+            }
+            cm = libc::CMSG_NXTHDR(&msg, cm);
+        }
+    }
+    Ok((buf[..n as usize].to_vec(), fds))
 }
 
 /// Waits until `path` exists.

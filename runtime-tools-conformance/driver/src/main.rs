@@ -7,8 +7,10 @@
 
 mod cases;
 mod harness;
+mod host;
 mod more;
 mod musts;
+mod steps;
 
 use harness::{Case, Report, Runtime};
 use std::path::PathBuf;

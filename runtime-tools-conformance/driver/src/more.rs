@@ -3,12 +3,19 @@
 //! and `--console-socket`, cgroup v1 cpu/cpuset resources, the effect of
 //! mount options, and functional default devices.
 
-use crate::cases::{create, no_leftovers, require_ok, sh_bundle, CaseFn, Ctx};
-use crate::harness::{host_facts, wait_file, Bundle, Case};
-use serde_json::{json, Value};
+use crate::cases::{kill_delete_cgroup, sh_bundle, test_cgroup, CaseFn, Ctx};
+use crate::harness::{host_facts, recv_msg, wait_file, Case};
+use crate::host::{host_has, root_block_device, v1_controller};
+use crate::steps::{
+    check_files, create, create_ok, create_refused, delete_clean, delete_ok, exited, first_line,
+    force_delete_clean, kill_delete, kill_stop, kv, no_leftovers, owner, read_json, read_lines,
+    read_text, read_trim, require_ok, run_sh, run_to_exit, start_ok, start_refused, state_pid,
+    wait_text, CREATE, DELETE_CLEAN, ERROR_CLEAN, STEP12_CLEAN,
+};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -73,22 +80,12 @@ fn ns_dump(file: &str) -> String {
     )
 }
 
-/// `key value` lines → map (first word → rest).
-pub(crate) fn kv(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim_end_matches('\r');
-            let (k, v) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
-        })
-        .collect()
-}
-
-fn ns_of_pid(pid: i64) -> BTreeMap<String, String> {
+/// The namespaces of `/proc/PROC` (a pid or `self`).
+fn ns_of(proc: &str) -> BTreeMap<String, String> {
     NS_NAMES
         .iter()
         .filter_map(|n| {
-            fs::read_link(format!("/proc/{pid}/ns/{n}"))
+            fs::read_link(format!("/proc/{proc}/ns/{n}"))
                 .ok()
                 .map(|l| (n.to_string(), l.to_string_lossy().into_owned()))
         })
@@ -106,52 +103,6 @@ fn ns_diff(
         .filter(|n| got.get(**n) != want.get(**n))
         .map(|n| format!("{n}: got {:?}, want {:?}", got.get(*n), want.get(*n)))
         .collect()
-}
-
-pub(crate) fn read_json(p: &Path) -> Value {
-    fs::read_to_string(p)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or(Value::Null)
-}
-
-pub(crate) fn state_pid(c: &mut Case, id: &str) -> i64 {
-    c.state(id)
-        .ok()
-        .and_then(|s| s["pid"].as_i64())
-        .unwrap_or(0)
-}
-
-/// create + start a shell-script container, wait for it to stop, return
-/// its output (stdout+stderr) and delete it. None (after reporting) when
-/// create or start fails.
-pub(crate) fn run_sh(c: &mut Case, b: &Bundle) -> Option<String> {
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
-        return None;
-    }
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
-        return None;
-    }
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
-    let text = fs::read_to_string(&out).unwrap_or_default();
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
-    Some(text)
 }
 
 // ------------------------------------------------------------------ hooks
@@ -187,27 +138,14 @@ fn hooks_container(c: &mut Case, ctx: &Ctx) {
             "poststart": [host_hook("poststart")]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
     let pid = state_pid(c, &id);
-    let cns = ns_of_pid(pid);
-    let rns: BTreeMap<String, String> = NS_NAMES
-        .iter()
-        .filter_map(|n| {
-            fs::read_link(format!("/proc/self/ns/{n}"))
-                .ok()
-                .map(|l| (n.to_string(), l.to_string_lossy().into_owned()))
-        })
-        .collect();
-    let l: Vec<String> = fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect();
+    let cns = ns_of(&pid.to_string());
+    let rns = ns_of("self");
+    let l = read_lines(&log);
     c.check(
         l.starts_with(&[
             "prestart".to_string(),
@@ -257,12 +195,7 @@ fn hooks_container(c: &mut Case, ctx: &Ctx) {
         "hooks: The startContainer hooks MUST be called as part of the start operation (not during create)",
         || "startContainer ran during create".into(),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
+    start_ok(c, &id);
     let before = b.rootfs().join("startContainer-before");
     wait_file(&before, Duration::from_secs(3));
     let hs = read_json(&started_hook);
@@ -295,10 +228,8 @@ fn hooks_container(c: &mut Case, ctx: &Ctx) {
         "hooks: The poststart hooks MUST be executed in the runtime namespace",
         || d.join("; "),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    kill_stop(c, &id);
+    delete_ok(c, &id);
 }
 
 /// A failing `kind` hook (exit 3): the operation that runs it errors, the
@@ -309,14 +240,13 @@ fn hook_fails(c: &mut Case, ctx: &Ctx, kind: &str) {
         &format!("/hooks/{kind}"),
         json!([{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let at_create = kind == "prestart" || kind == "createContainer";
     let o = create(c, &b, &id, &out);
     let failing = if at_create {
         o
     } else {
-        if !require_ok(c, &o, "create: This operation MUST create a new container") {
+        if !require_ok(c, &o, CREATE) {
             return;
         }
         c.rt(&["start", &id], None)
@@ -342,8 +272,7 @@ fn hook_fails(c: &mut Case, ctx: &Ctx, kind: &str) {
             || "/started exists".into(),
         );
     }
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "lifecycle step 12: The container MUST be destroyed by undoing the steps performed during create phase");
+    force_delete_clean(c, &id, STEP12_CLEAN);
 }
 
 fn hooks_timeout(c: &mut Case, ctx: &Ctx) {
@@ -352,8 +281,7 @@ fn hooks_timeout(c: &mut Case, ctx: &Ctx) {
         "/hooks/createRuntime",
         json!([{"path": "/bin/sh", "args": ["sh", "-c", "exec sleep 25"], "timeout": 1}]),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let start = Instant::now();
     let o = create(c, &b, &id, &out);
     let took = start.elapsed();
@@ -362,15 +290,13 @@ fn hooks_timeout(c: &mut Case, ctx: &Ctx) {
         "hooks: timeout is the number of seconds before aborting the hook (a createRuntime hook running past its 1 s timeout is aborted and create fails)",
         || format!("create took {took:?}: {}", o.describe()),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "lifecycle step 12: The container MUST be destroyed by undoing the steps performed during create phase");
+    force_delete_clean(c, &id, STEP12_CLEAN);
 }
 
 fn start_without_process(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "true");
     b.config.as_object_mut().unwrap().remove("process");
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !o.ok() {
         let gone = c.state(&id).is_err();
@@ -383,10 +309,10 @@ fn start_without_process(c: &mut Case, ctx: &Ctx) {
             "start: This operation MUST generate an error if process was not set",
             &format!(
                 "create already refused a config without process ({})",
-                o.describe().lines().next().unwrap_or("")
+                first_line(&o)
             ),
         );
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
         return;
     }
     let o = c.rt(&["start", &id], None);
@@ -395,8 +321,7 @@ fn start_without_process(c: &mut Case, ctx: &Ctx) {
         "start: This operation MUST generate an error if process was not set",
         || o.describe(),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    force_delete_clean(c, &id, DELETE_CLEAN);
 }
 
 fn unknown_properties(c: &mut Case, ctx: &Ctx) {
@@ -409,10 +334,10 @@ fn unknown_properties(c: &mut Case, ctx: &Ctx) {
     b.set("/linux/org.example.unknown", json!("x"));
     b.set("/annotations", json!({"org.example.unknown-key": "value"}));
     let Some(text) = run_sh(c, &b) else { return };
-    c.check(
+    c.check_output(
         kv(&text).get("ran").map(String::as_str) == Some("yes"),
         "extensibility: Runtimes MUST otherwise ignore unknown properties; That includes not generating errors if they encounter an unknown property",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -435,15 +360,15 @@ fn mount_relative_destination(c: &mut Case, ctx: &Ctx) {
         json!({"destination": "mnt/rel", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}),
     );
     let Some(text) = run_sh(c, &b) else { return };
-    c.check(
+    c.check_output(
         kv(&text).get("mp").map(String::as_str) == Some("/mnt/rel tmpfs"),
         "mounts: destination MAY be a relative path, in which case it MUST be interpreted as relative to \"/\"",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         kv(&text).get("relsrc").map(String::as_str) == Some("from-the-bundle"),
         "mounts: source: Path values for bind mounts are either absolute or relative to the bundle (relative source)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -456,15 +381,15 @@ fn fds_only_stdio(c: &mut Case, ctx: &Ctx) {
     b.set("/process/consoleSize", json!({"height": 33, "width": 101}));
     let Some(text) = run_sh(c, &b) else { return };
     let fd1 = kv(&text).get("fd1").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         !fd1.is_empty() && !fd1.starts_with("/dev/pts/") && !fd1.contains("ptmx"),
         "process.consoleSize: Runtimes MUST ignore consoleSize if terminal is false or unset (create succeeds, stdout is not a terminal)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         kv(&text).get("fds").map(String::as_str) == Some("0 1 2"),
         "file descriptors: By default, only the stdin, stdout and stderr file descriptors are kept open for the application by the runtime",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -475,22 +400,12 @@ fn device_path_conflict(c: &mut Case, ctx: &Ctx) {
         "/linux/devices",
         json!([{"path": "/mnt/conf-dev", "type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 0, "gid": 0}]),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    c.check(
-        !o.ok(),
+    create_refused(
+        c,
+        &b,
         "devices: If a file already exists at path that does not match the requested device, the runtime MUST generate an error",
-        || o.describe(),
+        "device path conflict",
     );
-    let gone = c.state(&id).is_err();
-    c.check(
-        gone,
-        "create: ... and a new container MUST NOT be created (device path conflict: state fails)",
-        || "state succeeds".into(),
-    );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }
 
 // ------------------------------------------------------------------ user namespace
@@ -501,19 +416,15 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         ctx,
         "echo uid_map $(cat /proc/self/uid_map); echo gid_map $(cat /proc/self/gid_map); echo ids $(id -u) $(id -g); touch /tmp/owned; echo done",
     );
-    b.push("/linux/namespaces", json!({"type": "user"}));
-    b.set(
-        "/linux/uidMappings",
-        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
-    );
-    b.set(
-        "/linux/gidMappings",
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-    );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container (user namespace with uidMappings/gidMappings)") {
+    b.userns_mapped();
+    let (id, out) = c.new_container();
+    if !create_ok(
+        c,
+        &b,
+        &id,
+        &out,
+        &format!("{CREATE} (user namespace with uidMappings/gidMappings)"),
+    ) {
         return;
     }
     let pid = state_pid(c, &id);
@@ -537,44 +448,28 @@ fn userns(c: &mut Case, ctx: &Ctx) {
         "gidMappings: the runtime MUST map container group IDs to host group IDs as listed (host view of /proc/PID/gid_map)",
         || format!("gid_map {gm:?}"),
     );
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
+    let Some(text) = run_to_exit(c, &id, &out) else {
         return;
-    }
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    };
     let m = kv(&text);
-    c.check(
+    c.check_output(
         m.get("uid_map").map(String::as_str) == Some("0 100000 65536")
             && m.get("gid_map").map(String::as_str) == Some("0 200000 65536"),
         "uidMappings/gidMappings: /proc/self/uid_map and gid_map inside the container show the configured mappings",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("ids").map(String::as_str) == Some("0 0"),
         "process.user: uid/gid 0 in the container namespace",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    let owned = fs::metadata(b.rootfs().join("tmp/owned"))
-        .map(|md| (md.uid(), md.gid()))
-        .ok();
+    let owned = owner(&b.rootfs().join("tmp/owned"));
     c.check(
         owned == Some((100000, 200000)),
         "uidMappings/gidMappings: a file created by container uid/gid 0 is owned by host uid 100000 / gid 200000",
         || format!("owner {owned:?}; container output:\n{text}"),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 // ------------------------------------------------------------------ seccomp
@@ -599,29 +494,29 @@ fn seccomp(c: &mut Case, ctx: &Ctx) {
     let Some(text) = run_sh(c, &b) else { return };
     let m = kv(&text);
     let r = b.rootfs();
-    c.check(
+    c.check_output(
         m.get("Seccomp:").map(String::as_str) == Some("2"),
         "seccomp: the seccomp filter is applied to the container process (Seccomp: 2 in /proc/self/status)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("mkdir_rc").is_some_and(|v| v != "0")
             && !r.join("tmp/sc").exists()
             && text.to_lowercase().contains("not supported"),
         "seccomp: syscalls[].action SCMP_ACT_ERRNO with errnoRet 95: mkdir fails with EOPNOTSUPP",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("ln_rc").is_some_and(|v| v != "0")
             && fs::symlink_metadata(r.join("tmp/ln")).is_err()
             && text.contains("Operation not permitted"),
         "seccomp: errnoRet: When not set, the errno is EPERM (symlink fails with EPERM)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.contains_key("touch_ok") && r.join("tmp/t").exists(),
         "seccomp: defaultAction SCMP_ACT_ALLOW: other syscalls still succeed",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -629,36 +524,10 @@ fn seccomp(c: &mut Case, ctx: &Ctx) {
 
 /// Receives one fd over SCM_RIGHTS from a connected unix stream.
 fn recv_fd(sock: &std::os::unix::net::UnixStream) -> Result<i32, String> {
-    use std::os::fd::AsRawFd;
-    let mut buf = [0u8; 256];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut cbuf = [0u64; 16];
-    // SAFETY: zeroed msghdr, filled below with valid pointers.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cbuf);
-    // SAFETY: msg points at live buffers.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
-    if n < 0 {
-        return Err(format!("recvmsg: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: walking the control buffer the kernel filled.
-    unsafe {
-        let mut cm = libc::CMSG_FIRSTHDR(&msg);
-        while !cm.is_null() {
-            if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
-                let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cm) as *const i32);
-                return Ok(fd);
-            }
-            cm = libc::CMSG_NXTHDR(&msg, cm);
-        }
-    }
-    Err(format!("no SCM_RIGHTS in a {n}-byte message"))
+    let (data, fds) = recv_msg(sock, 0)?;
+    fds.first()
+        .copied()
+        .ok_or_else(|| format!("no SCM_RIGHTS in a {}-byte message", data.len()))
 }
 
 fn terminal_console(c: &mut Case, ctx: &Ctx) {
@@ -675,8 +544,7 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
     );
     b.set("/process/terminal", json!(true));
     b.set("/process/consoleSize", json!({"height": 33, "width": 101}));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     b.save(&host_facts(&[]));
     let bp = b.path();
     let sp = sock_path.display().to_string();
@@ -687,7 +555,7 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
     if !require_ok(
         c,
         &o,
-        "create: This operation MUST create a new container (terminal: true, --console-socket)",
+        &format!("{CREATE} (terminal: true, --console-socket)"),
     ) {
         return;
     }
@@ -721,12 +589,7 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
         "terminal: with terminal true the runtime sends the pseudoterminal master over --console-socket (runc CLI)",
         || format!("{master:?} → {link:?}"),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
+    start_ok(c, &id);
     // Read the master until the marker or timeout.
     let mut got = Vec::new();
     if let Ok(fd) = master {
@@ -759,16 +622,11 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
         "terminal: the process's stdout is the terminal: its output arrives on the master",
         || format!("read from the master: {pty_out:?}"),
     );
-    let st = c.wait_status(&id, "stopped", Duration::from_secs(20));
+    exited(c, &id);
     if let Ok(fd) = master {
         // SAFETY: closing the fd we received.
         unsafe { libc::close(fd) };
     }
-    c.check(
-        st.as_deref() == Some("stopped"),
-        "state: the container process exited: status stopped",
-        || format!("status {st:?}"),
-    );
     let res = fs::read_to_string(b.rootfs().join("result")).unwrap_or_default();
     let m = kv(&res);
     c.check(
@@ -787,21 +645,21 @@ fn terminal_console(c: &mut Case, ctx: &Ctx) {
         "process.consoleSize: specifies the console size in characters of the terminal",
         || format!("in the container:\n{res}"),
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 // ------------------------------------------------------------------ cgroups
 
 fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/cpu/cgroup.procs").exists()
-        || !Path::new("/sys/fs/cgroup/cpuset/cgroup.procs").exists()
-    {
-        c.skip(
-            "cgroups-cpu",
-            "only cgroup v1 cpu and cpuset hierarchies are checked so far",
-        );
+    if !host_has(
+        c,
+        &[
+            "/sys/fs/cgroup/cpu/cgroup.procs",
+            "/sys/fs/cgroup/cpuset/cgroup.procs",
+        ],
+        "cgroups-cpu",
+        "only cgroup v1 cpu and cpuset hierarchies are checked so far",
+    ) {
         return;
     }
     let mut b = sh_bundle(
@@ -809,23 +667,15 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
         ctx,
         "for f in cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpuset/cpuset.cpus cpuset/cpuset.mems; do echo $f $(cat /sys/fs/cgroup/$f); done; exec sleep 600",
     );
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let (id, out) = c.new_container();
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/cpu",
         json!({"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let read = |p: String| {
-        fs::read_to_string(p)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|e| format!("<{e}>"))
-    };
     let want = [
         ("cpu/cpu.shares", "512", "resources.cpu.shares: specifies a relative share of CPU time"),
         ("cpu/cpu.cfs_quota_us", "50000", "resources.cpu.quota: specifies the total amount of time in microseconds for which all tasks in a cgroup can run during one period"),
@@ -835,38 +685,25 @@ fn cgroups_cpu(c: &mut Case, ctx: &Ctx) {
     ];
     for (f, v, rule) in want {
         let (ctrl, file) = f.split_once('/').unwrap();
-        let got = read(format!("/sys/fs/cgroup/{ctrl}{cg}/{file}"));
+        let got = read_trim(&format!("/sys/fs/cgroup/{ctrl}{cg}/{file}"));
         c.check(got == v, &format!("{rule} (host: {f})"), || {
             format!("{got:?}, want {v:?}")
         });
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5)
-        && fs::read_to_string(&out).unwrap_or_default().lines().count() < want.len()
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    start_ok(c, &id);
+    wait_text(&out, Duration::from_secs(5), |t| {
+        t.lines().count() >= want.len()
+    });
+    let text = read_text(&out);
     let m = kv(&text);
     for (f, v, rule) in want {
-        c.check(
+        c.check_output(
             m.get(f).map(String::as_str) == Some(v),
             &format!("{rule} (inside: /sys/fs/cgroup/{f})"),
-            || format!("container output:\n{text}"),
+            &text,
         );
     }
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 // ------------------------------------------------------------------ mount options
@@ -978,25 +815,25 @@ fn dev_default_usable(c: &mut Case, ctx: &Ctx) {
             || format!("/dev/{d}: {v:?}"),
         );
     }
-    c.check(
+    c.check_output(
         get("write_null") == "0",
         "default devices: /dev/null is writable by a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("read_zero") == "00000000",
         "default devices: /dev/zero reads zeros for a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("write_full") == "1",
         "default devices: /dev/full fails writes (ENOSPC) for a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("read_urandom") == "16" && get("read_random") == "16",
         "default devices: /dev/random and /dev/urandom are readable by a non-root process",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1061,11 +898,7 @@ fn config_mounts_more(c: &mut Case, ctx: &Ctx) {
 // ------------------------------------------------------------------ devices cgroup
 
 fn cgroups_devices(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
-        c.skip(
-            "cgroups-devices",
-            "only the cgroup v1 devices controller is checked so far",
-        );
+    if !v1_controller(c, "devices", "devices.list", "cgroups-devices") {
         return;
     }
     // fuse (10:229) allowed for reading only; kmsg (1:11) not allowed. (runc
@@ -1090,75 +923,63 @@ fn cgroups_devices(c: &mut Case, ctx: &Ctx) {
     let Some(text) = run_sh(c, &b) else { return };
     let m = kv(&text);
     let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         get("fuse_read") == "0",
         "resources.devices: an allow entry (c 10:229 access r) lets the container open the device for reading",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("fuse_write") != "0" && !get("fuse_write").is_empty(),
         "resources.devices: access not in the allow entry (w) is denied",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("kmsg_read") != "0" && !get("kmsg_read").is_empty(),
         "resources.devices: a device not allowed (after the deny-all entry) cannot be opened",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
 // ------------------------------------------------------------------ memory cgroup details
 
 fn cgroups_memory(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/memory/memory.soft_limit_in_bytes").exists() {
-        c.skip(
-            "cgroups-memory",
-            "only the cgroup v1 memory controller is checked so far",
-        );
+    if !v1_controller(c, "memory", "memory.soft_limit_in_bytes", "cgroups-memory") {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let (id, out) = c.new_container();
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/memory",
         json!({"limit": 134217728, "reservation": 67108864, "swappiness": 10, "disableOOMKiller": true}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let read = |f: &str| {
-        fs::read_to_string(format!("/sys/fs/cgroup/memory{cg}/{f}"))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|e| format!("<{e}>"))
-    };
-    let soft = read("memory.soft_limit_in_bytes");
-    c.check(
-        soft == "67108864",
-        "resources.memory.reservation: sets soft limit of memory usage in bytes",
-        || format!("memory.soft_limit_in_bytes {soft:?}"),
+    let dir = format!("/sys/fs/cgroup/memory{cg}");
+    check_files(
+        c,
+        &dir,
+        &[
+            (
+                "memory.soft_limit_in_bytes",
+                "67108864",
+                "resources.memory.reservation: sets soft limit of memory usage in bytes",
+            ),
+            (
+                "memory.swappiness",
+                "10",
+                "resources.memory.swappiness: sets swappiness parameter of vmscan",
+            ),
+        ],
     );
-    let sw = read("memory.swappiness");
-    c.check(
-        sw == "10",
-        "resources.memory.swappiness: sets swappiness parameter of vmscan",
-        || format!("memory.swappiness {sw:?}"),
-    );
-    let oom = read("memory.oom_control");
+    let oom = read_trim(&format!("{dir}/memory.oom_control"));
     c.check(
         oom.lines().any(|l| l == "oom_kill_disable 1"),
         "resources.memory.disableOOMKiller: disables the OOM killer for out of memory conditions",
         || format!("memory.oom_control {oom:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 /// config.md's MUST-support option strings not covered by a checker case:
@@ -1201,7 +1022,7 @@ fn mount_options_accepted(c: &mut Case, ctx: &Ctx) {
         if started {
             c.wait_status(&id, "stopped", Duration::from_secs(10));
         }
-        let text = fs::read_to_string(&out).unwrap_or_default();
+        let text = read_text(&out);
         let m = kv(&text);
         c.check(
             started && m.contains_key("ran"),
@@ -1209,10 +1030,10 @@ fn mount_options_accepted(c: &mut Case, ctx: &Ctx) {
             || format!("create: {}; container output:\n{text}", cr.describe()),
         );
         if started && !test.is_empty() {
-            c.check(
+            c.check_output(
                 m.get("effect").map(String::as_str) == Some("yes"),
                 &format!("mounts: option {o}: effect in /proc/self/mountinfo ({test})"),
-                || format!("container output:\n{text}"),
+                &text,
             );
         }
         let _ = c.rt(&["delete", "--force", &id], None);
@@ -1223,11 +1044,7 @@ fn mount_options_accepted(c: &mut Case, ctx: &Ctx) {
 /// "The runtime MUST apply entries in the listed order": allow fuse read,
 /// then deny it again: the later entry wins.
 fn cgroups_devices_order(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
-        c.skip(
-            "cgroups-devices-order",
-            "only the cgroup v1 devices controller is checked so far",
-        );
+    if !v1_controller(c, "devices", "devices.list", "cgroups-devices-order") {
         return;
     }
     let mut b = sh_bundle(
@@ -1249,10 +1066,10 @@ fn cgroups_devices_order(c: &mut Case, ctx: &Ctx) {
     );
     let Some(text) = run_sh(c, &b) else { return };
     let r = kv(&text).get("fuse_read").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         r != "0" && !r.is_empty(),
         "resources.devices: The runtime MUST apply entries in the listed order (allow c 10:229 rwm, then deny r: reading is denied)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1265,13 +1082,13 @@ fn cgroups_path_consistent(c: &mut Case, ctx: &Ctx) {
     for _ in 0..2 {
         let mut b = sh_bundle(c, ctx, "exec sleep 600");
         b.set("/linux/cgroupsPath", json!(rel));
-        let id = c.new_id();
-        let out = c.dir.join("container.out");
-        let o = create(c, &b, &id, &out);
-        if !require_ok(
+        let (id, out) = c.new_container();
+        if !create_ok(
             c,
-            &o,
-            "create: This operation MUST create a new container (relative cgroupsPath)",
+            &b,
+            &id,
+            &out,
+            &format!("{CREATE} (relative cgroupsPath)"),
         ) {
             return;
         }
@@ -1308,44 +1125,21 @@ fn seccomp_errno_unsupported(c: &mut Case, ctx: &Ctx) {
             "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL", "errnoRet": 95}]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    let started = o.ok() && c.rt(&["start", &id], None).ok();
-    c.check(
-        !started,
+    start_refused(
+        c,
+        &b,
         "seccomp: errnoRet: When the action doesn't support an errno, the runtime MUST print and error and fail (SCMP_ACT_KILL with errnoRet)",
-        || format!("create: {}; start succeeded", o.describe()),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }
 
 fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
-    use std::os::unix::fs::FileTypeExt;
     let file = "blkio.throttle.read_bps_device";
-    if !Path::new("/sys/fs/cgroup/blkio").join(file).exists() {
-        c.skip(
-            "cgroups-blkio",
-            "only the cgroup v1 blkio controller is checked so far",
-        );
+    if !v1_controller(c, "blkio", file, "cgroups-blkio") {
         return;
     }
     // A block device of this host: the one / is on.
-    let Some((maj, min)) = fs::metadata("/")
-        .ok()
-        .map(|m| m.dev())
-        .map(|d| (libc::major(d), libc::minor(d)))
-        .filter(|&(ma, mi)| {
-            fs::metadata(format!("/sys/dev/block/{ma}:{mi}")).is_ok()
-                && fs::read_dir("/dev").ok().is_some_and(|rd| {
-                    rd.flatten().any(|e| {
-                        e.metadata().is_ok_and(|m| {
-                            m.file_type().is_block_device() && m.rdev() == libc::makedev(ma, mi)
-                        })
-                    })
-                })
-        })
+    let Some((maj, min)) = root_block_device()
+        .filter(|&(ma, mi)| fs::metadata(format!("/sys/dev/block/{ma}:{mi}")).is_ok())
     else {
         c.skip(
             "cgroups-blkio",
@@ -1354,9 +1148,8 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
         return;
     };
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let (id, out) = c.new_container();
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/blockIO",
         json!({
@@ -1364,16 +1157,10 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
             "throttleWriteIOPSDevice": [{"major": maj, "minor": min, "rate": 300}]
         }),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(c, &o, "create: This operation MUST create a new container") {
+    if !create_ok(c, &b, &id, &out, CREATE) {
         return;
     }
-    let read = |f: &str| {
-        fs::read_to_string(format!("/sys/fs/cgroup/blkio{cg}/{f}"))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|e| format!("<{e}>"))
-    };
+    let read = |f: &str| read_trim(&format!("/sys/fs/cgroup/blkio{cg}/{f}"));
     let r = read(file);
     c.check(
         r.lines().any(|l| l == format!("{maj}:{min} 1048576")),
@@ -1386,48 +1173,25 @@ fn cgroups_blkio(c: &mut Case, ctx: &Ctx) {
         "resources.blockIO.throttleWriteIOPSDevice: specifies the list of devices which will be IO rate limited",
         || format!("blkio.throttle.write_iops_device: {w:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "echo ids $(id -u) $(id -g); exec sleep 600");
-    b.push("/linux/namespaces", json!({"type": "user"}));
-    b.set(
-        "/linux/uidMappings",
-        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
-    );
-    b.set(
-        "/linux/gidMappings",
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-    );
+    b.userns_mapped();
     b.set("/process/user", json!({"uid": 1000, "gid": 1001}));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    let (id, out) = c.new_container();
+    if !create_ok(
         c,
-        &o,
-        "create: This operation MUST create a new container (user namespace, process uid 1000)",
+        &b,
+        &id,
+        &out,
+        &format!("{CREATE} (user namespace, process uid 1000)"),
     ) {
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5)
-        && !fs::read_to_string(&out).unwrap_or_default().contains("ids")
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    start_ok(c, &id);
+    wait_text(&out, Duration::from_secs(5), |t| t.contains("ids"));
     let pid = state_pid(c, &id);
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |n: &str| {
@@ -1437,11 +1201,11 @@ fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
             .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
             .unwrap_or_default()
     };
-    let text = fs::read_to_string(&out).unwrap_or_default();
-    c.check(
+    let text = read_text(&out);
+    c.check_output(
         kv(&text).get("ids").map(String::as_str) == Some("1000 1001"),
         "process.user: uid/gid in the container namespace (1000/1001 inside a user namespace)",
-        || format!("container output:\n{text}"),
+        &text,
     );
     let (u, g) = (field("Uid:"), field("Gid:"));
     c.check(
@@ -1449,16 +1213,16 @@ fn userns_nonroot(c: &mut Case, ctx: &Ctx) {
         "uidMappings/gidMappings: container uid 1000 / gid 1001 are host uid 101000 / gid 201001",
         || format!("host /proc/{pid}/status Uid {u:?} Gid {g:?}"),
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    kill_delete(c, &id);
 }
 
 fn time_namespace(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/proc/self/ns/time").exists() {
-        c.skip("time namespace", "the kernel has no time namespaces");
+    if !host_has(
+        c,
+        &["/proc/self/ns/time"],
+        "time namespace",
+        "the kernel has no time namespaces",
+    ) {
         return;
     }
     let mut b = sh_bundle(
@@ -1481,11 +1245,11 @@ fn time_namespace(c: &mut Case, ctx: &Ctx) {
         "namespaces: time: If path is not specified, the runtime MUST create a new container namespace of type type",
         || format!("host {host}; container output:\n{text}"),
     );
-    c.check(
+    c.check_output(
         m.get("monotonic").map(String::as_str) == Some("86400 0")
             && m.get("boottime").map(String::as_str) == Some("172800 0"),
         "timeOffsets: sets the offset for Time Namespace (monotonic 86400 s, boottime 172800 s)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1494,10 +1258,10 @@ fn personality(c: &mut Case, ctx: &Ctx) {
     b.set("/linux/personality", json!({"domain": "LINUX32"}));
     let Some(text) = run_sh(c, &b) else { return };
     let arch = kv(&text).get("arch").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         arch == "i686",
         "personality: sets the Linux execution personality (LINUX32: uname -m is i686)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -1506,6 +1270,14 @@ fn personality(c: &mut Case, ctx: &Ctx) {
 pub(crate) struct Veth(pub(crate) String, pub(crate) String);
 
 impl Veth {
+    /// [`Veth::new`], or None with the netDevices rule skipped.
+    pub(crate) fn or_skip(c: &mut Case, tag: &str) -> Option<Veth> {
+        let v = Veth::new(tag);
+        if v.is_none() {
+            c.skip("netDevices", "cannot create a veth pair on the host");
+        }
+        v
+    }
     pub(crate) fn new(tag: &str) -> Option<Veth> {
         let n = std::process::id() % 100000;
         let (a, b) = (format!("rtc{n}{tag}a"), format!("rtc{n}{tag}b"));
@@ -1533,8 +1305,7 @@ impl Drop for Veth {
 }
 
 fn net_devices(c: &mut Case, ctx: &Ctx) {
-    let Some(veth) = Veth::new("n") else {
-        c.skip("netDevices", "cannot create a veth pair on the host");
+    let Some(veth) = Veth::or_skip(c, "n") else {
         return;
     };
     let a = veth.0.clone();
@@ -1560,14 +1331,8 @@ fn net_devices(c: &mut Case, ctx: &Ctx) {
         "/linux/netDevices",
         json!({ a.clone(): {"name": "rtceth0"} }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
-        c,
-        &o,
-        "create: This operation MUST create a new container (netDevices)",
-    ) {
+    let (id, out) = c.new_container();
+    if !create_ok(c, &b, &id, &out, &format!("{CREATE} (netDevices)")) {
         return;
     }
     c.check(
@@ -1575,45 +1340,30 @@ fn net_devices(c: &mut Case, ctx: &Ctx) {
         "netDevices: A set of network devices that MUST be made available in the container (moved out of the host namespace)",
         || format!("{a} is still in the host's network namespace"),
     );
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5)
-        && !fs::read_to_string(&out)
-            .unwrap_or_default()
-            .contains("addr")
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    start_ok(c, &id);
+    wait_text(&out, Duration::from_secs(5), |t| t.contains("addr"));
+    let text = read_text(&out);
     let m = kv(&text);
     let flags = m
         .get("flags")
         .and_then(|f| u32::from_str_radix(f.trim_start_matches("0x"), 16).ok());
-    c.check(
+    c.check_output(
         flags.is_some_and(|f| f & 1 != 0),
         "netDevices: name: the device appears under its name inside the container, and The runtime MUST set the network device state to \"up\" after moving it",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         m.get("mtu").map(String::as_str) == Some("1400")
             && m.get("addr").map(String::as_str) == Some("198.51.100.7/24"),
         "netDevices: The runtime MUST preserve existing network interface attributes, including all permanent IP addresses of any family with global scope (mtu 1400, 198.51.100.7/24)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.rt(&["kill", &id, "KILL"], None);
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
+    kill_stop(c, &id);
+    delete_ok(c, &id);
 }
 
 fn net_device_name_exists(c: &mut Case, ctx: &Ctx) {
-    let Some(veth) = Veth::new("x") else {
-        c.skip("netDevices", "cannot create a veth pair on the host");
+    let Some(veth) = Veth::or_skip(c, "x") else {
         return;
     };
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
@@ -1622,22 +1372,12 @@ fn net_device_name_exists(c: &mut Case, ctx: &Ctx) {
         "/linux/netDevices",
         json!({ veth.0.clone(): {"name": "lo"} }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    c.check(
-        !o.ok(),
+    create_refused(
+        c,
+        &b,
         "netDevices: If a network device with the specified name already exists in the container namespace, the runtime MUST generate an error",
-        || o.describe(),
+        "netDevices name exists",
     );
-    let gone = c.state(&id).is_err();
-    c.check(
-        gone,
-        "create: ... and a new container MUST NOT be created (netDevices name exists: state fails)",
-        || "state succeeds".into(),
-    );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }
 
 fn seccomp_default_errno_unsupported(c: &mut Case, ctx: &Ctx) {
@@ -1651,15 +1391,9 @@ fn seccomp_default_errno_unsupported(c: &mut Case, ctx: &Ctx) {
             "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
         }),
     );
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    let started = o.ok() && c.rt(&["start", &id], None).ok();
-    c.check(
-        !started,
+    start_refused(
+        c,
+        &b,
         "seccomp: defaultErrnoRet: When the action doesn't support an errno, the runtime MUST print and error and fail (SCMP_ACT_ALLOW with defaultErrnoRet)",
-        || format!("create: {}; start succeeded", o.describe()),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
 }

@@ -9,9 +9,18 @@
 //! and the seccomp listener, rootfsPropagation slave, joined user namespaces,
 //! additionalGids in a user namespace, extra fds).
 
-use crate::cases::{bad_config, create, no_leftovers, require_ok, sh_bundle, CaseFn, Ctx};
-use crate::harness::{host_facts, mkdir, Bundle, Case};
-use crate::more::{kv, run_sh, state_pid, Veth};
+use crate::cases::{
+    bad_config, kill_delete_cgroup, remove_cgroup_parent, sh_bundle, test_cgroup, CaseFn, Ctx,
+};
+use crate::harness::{host_facts, mkdir, recv_msg, Bundle, Case};
+use crate::host::{host_has, netns_holder, root_block_device, v1_controller};
+use crate::more::Veth;
+use crate::steps::{
+    check_files, create, create_ok_clean, create_saved, created_clean, delete_clean, first_line,
+    force_delete_clean, kill_delete, kv, no_leftovers, owner, read_text, read_trim, require_ok,
+    run_sh, start_ok, start_sh, start_sh_id, start_wait, state_pid, wait_output, CREATE,
+    CREATE_FAILED_CLEAN, DELETE_CLEAN, ERROR_CLEAN,
+};
 use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -272,65 +281,6 @@ fn driver_tmpfs(p: &Path, opts: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// create + start; returns the id and the output file, or None (reported).
-fn start_sh(c: &mut Case, b: &Bundle, what: &str) -> Option<(String, std::path::PathBuf)> {
-    let id = c.new_id();
-    start_sh_id(c, b, what, id)
-}
-
-fn start_sh_id(
-    c: &mut Case,
-    b: &Bundle,
-    what: &str,
-    id: String,
-) -> Option<(String, std::path::PathBuf)> {
-    let out = c.dir.join("container.out");
-    let o = create(c, b, &id, &out);
-    if !require_ok(
-        c,
-        &o,
-        &format!("create: This operation MUST create a new container ({what})"),
-    ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
-        return None;
-    }
-    let o = c.rt(&["start", &id], None);
-    if !require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    ) {
-        return None;
-    }
-    Some((id, out))
-}
-
-/// Waits until the output file has a line starting with `key`.
-fn wait_output(out: &Path, key: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let t = fs::read_to_string(out).unwrap_or_default();
-        if t.lines().any(|l| l.starts_with(key)) || start.elapsed() > Duration::from_secs(10) {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn kill_delete(c: &mut Case, id: &str) {
-    c.rt(&["kill", id, "KILL"], None);
-    c.wait_status(id, "stopped", Duration::from_secs(10));
-    let o = c.rt(&["delete", id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, id, "delete: Deleting a container MUST delete the resources that were created during the create step");
-}
-
-fn read_trim(p: &str) -> String {
-    fs::read_to_string(p)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|e| format!("<{e}>"))
-}
-
 // ------------------------------------------------------------------ annotations, hooks
 
 fn annotations_reserved(c: &mut Case, ctx: &Ctx) {
@@ -342,15 +292,14 @@ fn annotations_reserved(c: &mut Case, ctx: &Ctx) {
         "org.example.conformance": "yes"
     });
     b.set("/annotations", ann.clone());
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    let (id, out) = c.new_container();
+    if !create_ok_clean(
         c,
-        &o,
+        &b,
+        &id,
+        &out,
         "annotations: keys of the org.opencontainers namespace used as described (image.os, image.architecture, image.stopSignal) are accepted: create succeeds",
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
         return;
     }
     let st = c.state(&id).unwrap_or(Value::Null);
@@ -416,22 +365,9 @@ fn hooks_path_namespace(c: &mut Case, ctx: &Ctx) {
 /// resolved against the bundle (where runc-style runtimes chdir) or the
 /// runtime's cwd.
 fn ns_path_relative(c: &mut Case, ctx: &Ctx) {
-    let child = Command::new("unshare")
-        .args(["--net", "sleep", "600"])
-        .stdin(std::process::Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
-        c.skip("namespaces: path", "cannot run unshare --net");
+    let Some(target) = netns_holder(c, "namespaces: path") else {
         return;
     };
-    let pid = child.id() as i32;
-    c.pids_to_kill.push(pid);
-    let target = format!("/proc/{pid}/ns/net");
-    let mine = fs::read_link("/proc/self/ns/net").ok();
-    let start = Instant::now();
-    while fs::read_link(&target).ok() == mine && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     bad_config(
         c,
         ctx,
@@ -467,89 +403,48 @@ fn seccomp_flags(c: &mut Case, ctx: &Ctx) {
     // The flags are valid constants but not MUST-support ones: a runtime
     // refusing them ("MUST generate an error when ... unsupported values are
     // encountered") is within the spec.
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !o.ok() {
         c.skip(
             "seccomp: flags",
             &format!(
                 "the runtime refuses the flags (an error for unsupported values): {}",
-                o.describe().lines().next().unwrap_or("")
+                first_line(&o)
             ),
         );
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    let text = start_wait(c, &id, &out);
+    delete_clean(c, &id);
     let m = kv(&text);
-    c.check(
+    c.check_output(
         m.get("Seccomp:").map(String::as_str) == Some("2")
             && m.get("mkdir_rc").is_some_and(|v| v != "0")
             && text.to_lowercase().contains("not supported")
             && m.contains_key("touch_ok"),
         "seccomp: flags (SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW): the filter is installed with them and applies (mkdir fails with EOPNOTSUPP, other syscalls work)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
 /// Reads a unix stream to EOF with recvmsg: the payload and every fd that
 /// came with SCM_RIGHTS, with the index of the message that carried it.
 fn recv_all(sock: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<(usize, i32)>, String) {
-    use std::os::fd::AsRawFd;
     let mut data = Vec::new();
     let mut fds = Vec::new();
     let mut msg_n = 0;
     loop {
-        let mut buf = [0u8; 8192];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
+        let (d, f) = match recv_msg(sock, libc::MSG_CMSG_CLOEXEC) {
+            Ok(m) => m,
+            Err(e) => return (data, fds, e),
         };
-        let mut cbuf = [0u64; 32];
-        // SAFETY: zeroed msghdr, filled below with valid pointers.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&cbuf);
-        // SAFETY: msg points at live buffers.
-        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-        if n < 0 {
-            return (
-                data,
-                fds,
-                format!("recvmsg: {}", std::io::Error::last_os_error()),
-            );
-        }
-        // SAFETY: walking the control buffer the kernel filled.
-        unsafe {
-            let mut cm = libc::CMSG_FIRSTHDR(&msg);
-            while !cm.is_null() {
-                if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
-                    let len = (*cm).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                    let p = libc::CMSG_DATA(cm) as *const i32;
-                    for i in 0..len / 4 {
-                        fds.push((msg_n, std::ptr::read_unaligned(p.add(i))));
-                    }
-                }
-                cm = libc::CMSG_NXTHDR(&msg, cm);
-            }
-        }
-        if n == 0 {
+        fds.extend(f.into_iter().map(|fd| (msg_n, fd)));
+        if d.is_empty() {
             return (data, fds, "EOF".into());
         }
-        data.extend_from_slice(&buf[..n as usize]);
+        data.extend_from_slice(&d);
         msg_n += 1;
     }
 }
@@ -608,27 +503,21 @@ fn seccomp_listener(c: &mut Case, ctx: &Ctx) {
         }
         conns
     });
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !require_ok(
         c,
         &o,
-        "create: This operation MUST create a new container (seccomp SCMP_ACT_NOTIFY with listenerPath)",
+        &format!("{CREATE} (seccomp SCMP_ACT_NOTIFY with listenerPath)"),
     ) {
         let _ = agent.join();
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, CREATE_FAILED_CLEAN);
         return;
     }
     let pid = state_pid(c, &id);
     // The agent is answered by the runtime during create; if it sends later
     // (at start), start first.
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
+    start_ok(c, &id);
     let conns = agent.join().unwrap_or_default();
     let Some((data, fds, end)) = conns.first() else {
         c.fail(
@@ -692,7 +581,7 @@ fn seccomp_listener(c: &mut Case, ctx: &Ctx) {
         }
     }
     let st = c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let out_text = fs::read_to_string(&out).unwrap_or_default();
+    let out_text = read_text(&out);
     c.check(
         st.as_deref() == Some("stopped")
             && kv(&out_text).get("mkdir_rc").is_some_and(|r| r != "0")
@@ -700,8 +589,7 @@ fn seccomp_listener(c: &mut Case, ctx: &Ctx) {
         "seccomp: SCMP_ACT_NOTIFY: the syscall went to the listener (it fails once the agent closes the fd), the process continues",
         || format!("status {st:?}; container output:\n{out_text}"),
     );
-    let _ = c.rt(&["delete", "--force", &id], None);
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    force_delete_clean(c, &id, DELETE_CLEAN);
 }
 
 // ------------------------------------------------------------------ mounts
@@ -732,14 +620,14 @@ fn mount_remount(c: &mut Case, ctx: &Ctx) {
         .map(|l| l.split(' ').nth(2).unwrap_or(""))
         .unwrap_or("");
     let has = |o: &str| opts.split(',').any(|x| x == o);
-    c.check(
+    c.check_output(
         mounts.len() == 1
             && has("ro")
             && has("nosuid")
             && sb.split(',').any(|x| x == "size=1024k")
             && kv(&text).get("write").is_some_and(|w| w != "0"),
         "mounts: option remount (MUST): the tmpfs already at /mnt/rm is remounted ro,nosuid (one mount, its size=1m kept, not writable)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
@@ -840,29 +728,17 @@ fn mount_recursive_options(c: &mut Case, ctx: &Ctx) {
             json!({"destination": format!("/mnt/rec{n}"), "type": "bind", "source": src.display().to_string(), "options": o}),
         );
     }
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     if !o.ok() {
         c.skip(
             "mounts: recursive options (rro, rnosuid, …: SHOULD)",
-            &format!(
-                "the runtime refuses them: {}",
-                o.describe().lines().next().unwrap_or("")
-            ),
+            &format!("the runtime refuses them: {}", first_line(&o)),
         );
-        let _ = c.rt(&["delete", "--force", &id], None);
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        force_delete_clean(c, &id, ERROR_CLEAN);
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    let text = start_wait(c, &id, &out);
     let m = kv(&text);
     for (n, _, opts, want, not) in groups {
         for mp in [format!("m/mnt/rec{n}"), format!("m/mnt/rec{n}/sub")] {
@@ -881,9 +757,7 @@ fn mount_recursive_options(c: &mut Case, ctx: &Ctx) {
             );
         }
     }
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 fn mount_idmap(c: &mut Case, ctx: &Ctx) {
@@ -921,19 +795,17 @@ fn mount_idmap(c: &mut Case, ctx: &Ctx) {
     let Some(text) = run_sh(c, &b) else { return };
     let m = kv(&text);
     let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         get("/mnt/idmap/root-file") == "100000:200000" && get("/mnt/idmap/user-file") == "101000:201000",
         "mounts: idmap: the mount MUST have an idmapping applied; If uidMappings or gidMappings are specified for the mount, the runtime MUST use those values (0→100000/200000: on-disk 0:0 shows as 100000:200000, 1000:1000 as 101000:201000)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    c.check(
+    c.check_output(
         get("/mnt/ridmap/sub/root-file") == "100000:200000",
         "mounts: ridmap: the mount MUST have an idmapping applied, and the mapping is applied recursively (a tmpfs below the rbind source)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    let host = fs::metadata(src.join("root-file"))
-        .map(|md| (md.uid(), md.gid()))
-        .ok();
+    let host = owner(&src.join("root-file"));
     c.check(
         host == Some((0, 0)),
         "uidMappings: the runtime SHOULD NOT modify the ownership of referenced filesystems (the source file stays 0:0 on the host)",
@@ -959,16 +831,15 @@ fn net_devices_template(c: &mut Case, ctx: &Ctx) {
     );
     let Some(text) = run_sh(c, &b) else { return };
     let names = kv(&text).get("names").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         names == "rtcnet0 rtcnet1",
         "netDevices: name: unless the user has provided a template by appending %d to the new name. In that case, the runtime MUST allow the move (two devices named rtcnet%d: rtcnet0 and rtcnet1)",
-        || format!("container output:\n{text}"),
+        &text,
     );
 }
 
 fn net_devices_delete(c: &mut Case, ctx: &Ctx) {
-    let Some(veth) = Veth::new("d") else {
-        c.skip("netDevices", "cannot create a veth pair on the host");
+    let Some(veth) = Veth::or_skip(c, "d") else {
         return;
     };
     let b = {
@@ -1134,15 +1005,16 @@ fn intelrdt_no_resctrl(c: &mut Case, ctx: &Ctx) {
 }
 
 fn cgroups_cpu_realtime(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
-        c.skip(
-            "resources.cpu.realtimeRuntime",
-            "no cgroup v1 cpu.rt_runtime_us (CONFIG_RT_GROUP_SCHED) on this host",
-        );
+    if !host_has(
+        c,
+        &["/sys/fs/cgroup/cpu/cpu.rt_runtime_us"],
+        "resources.cpu.realtimeRuntime",
+        "no cgroup v1 cpu.rt_runtime_us (CONFIG_RT_GROUP_SCHED) on this host",
+    ) {
         return;
     }
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
+    let (id, out) = c.new_container();
     // Directly below the root: a new intermediate level would have no
     // realtime budget to give.
     let cg = format!("/{id}");
@@ -1151,83 +1023,65 @@ fn cgroups_cpu_realtime(c: &mut Case, ctx: &Ctx) {
         "/linux/resources/cpu",
         json!({"realtimeRuntime": 10000, "realtimePeriod": 200000}),
     );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    if !create_ok_clean(
         c,
-        &o,
-        "create: This operation MUST create a new container (cpu realtimeRuntime/realtimePeriod)",
+        &b,
+        &id,
+        &out,
+        &format!("{CREATE} (cpu realtimeRuntime/realtimePeriod)"),
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
         return;
     }
-    let rt = read_trim(&format!("/sys/fs/cgroup/cpu{cg}/cpu.rt_runtime_us"));
-    let per = read_trim(&format!("/sys/fs/cgroup/cpu{cg}/cpu.rt_period_us"));
-    c.check(
-        rt == "10000",
-        "resources.cpu.realtimeRuntime: specifies a period of time in microseconds for the longest continuous period in which the tasks in a cgroup have access to CPU resources (cpu.rt_runtime_us)",
-        || format!("cpu.rt_runtime_us {rt:?}"),
-    );
-    c.check(
-        per == "200000",
-        "resources.cpu.realtimePeriod: same as period but applies to realtime scheduler only (cpu.rt_period_us)",
-        || format!("cpu.rt_period_us {per:?}"),
+    check_files(
+        c,
+        &format!("/sys/fs/cgroup/cpu{cg}"),
+        &[
+            ("cpu.rt_runtime_us", "10000", "resources.cpu.realtimeRuntime: specifies a period of time in microseconds for the longest continuous period in which the tasks in a cgroup have access to CPU resources (cpu.rt_runtime_us)"),
+            ("cpu.rt_period_us", "200000", "resources.cpu.realtimePeriod: same as period but applies to realtime scheduler only (cpu.rt_period_us)"),
+        ],
     );
     kill_delete(c, &id);
 }
 
 fn cgroups_cpu_idle_burst(c: &mut Case, ctx: &Ctx) {
     let base = "/sys/fs/cgroup/cpu";
-    if !Path::new(base).join("cpu.cfs_burst_us").exists()
-        || !Path::new(base).join("cpu.idle").exists()
-    {
-        c.skip(
-            "resources.cpu.burst/idle",
-            "no cgroup v1 cpu.cfs_burst_us and cpu.idle on this host",
-        );
-        return;
-    }
-    let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
-    b.set(
-        "/linux/resources/cpu",
-        json!({"quota": 50000, "period": 100000, "burst": 20000, "idle": 1}),
-    );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    if !host_has(
         c,
-        &o,
-        "create: This operation MUST create a new container (cpu burst, idle)",
+        &[
+            &format!("{base}/cpu.cfs_burst_us"),
+            &format!("{base}/cpu.idle"),
+        ],
+        "resources.cpu.burst/idle",
+        "no cgroup v1 cpu.cfs_burst_us and cpu.idle on this host",
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
-        crate::cases::remove_cgroup_parent();
         return;
     }
-    let burst = read_trim(&format!("{base}{cg}/cpu.cfs_burst_us"));
-    let idle = read_trim(&format!("{base}{cg}/cpu.idle"));
-    c.check(
-        burst == "20000",
-        "resources.cpu.burst: specifies the maximum amount of accumulated time in microseconds for which all tasks in a cgroup can run additionally for burst during one period (cpu.cfs_burst_us)",
-        || format!("cpu.cfs_burst_us {burst:?}"),
+    let Some((id, cg)) = cgroup_resources(
+        c,
+        ctx,
+        "cpu burst, idle",
+        json!({"cpu": {"quota": 50000, "period": 100000, "burst": 20000, "idle": 1}}),
+    ) else {
+        return;
+    };
+    check_files(
+        c,
+        &format!("{base}{cg}"),
+        &[
+            ("cpu.cfs_burst_us", "20000", "resources.cpu.burst: specifies the maximum amount of accumulated time in microseconds for which all tasks in a cgroup can run additionally for burst during one period (cpu.cfs_burst_us)"),
+            ("cpu.idle", "1", "resources.cpu.idle: cgroups are configured with minimum weight, 0: default behavior, 1: SCHED_IDLE (cpu.idle)"),
+        ],
     );
-    c.check(
-        idle == "1",
-        "resources.cpu.idle: cgroups are configured with minimum weight, 0: default behavior, 1: SCHED_IDLE (cpu.idle)",
-        || format!("cpu.idle {idle:?}"),
-    );
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
-        c.skip(
-            "resources.memory.checkBeforeUpdate",
-            "only the cgroup v1 memory controller is checked so far",
-        );
+    if !v1_controller(
+        c,
+        "memory",
+        "memory.limit_in_bytes",
+        "resources.memory.checkBeforeUpdate",
+    ) {
         return;
     }
     // 16 MiB in the container's /dev/shm (tmpfs, charged to its cgroup, no
@@ -1238,14 +1092,13 @@ fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
         "head -c 16777216 /dev/zero > /dev/shm/fill; echo filled $?; exec sleep 600",
     );
     let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/memory",
         json!({"limit": 67108864, "checkBeforeUpdate": true}),
     );
     let Some((id2, out)) = start_sh_id(c, &b, "memory checkBeforeUpdate", id) else {
-        crate::cases::remove_cgroup_parent();
+        remove_cgroup_parent();
         return;
     };
     let text = wait_output(&out, "filled");
@@ -1263,8 +1116,7 @@ fn memory_check_before_update(c: &mut Case, ctx: &Ctx) {
         "resources.memory.checkBeforeUpdate: If enabled (true), runtime MAY check if a new memory limit is lower than the current usage, and MUST reject the new limit (update --memory 4 MiB with 16 MiB in use: an error, the limit stays 64 MiB, the container keeps running)",
         || format!("update: {}; memory.limit_in_bytes {lim:?}; status {alive:?}", o.describe()),
     );
-    kill_delete(c, &id2);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id2);
 }
 
 // ------------------------------------------------------------------ rootfsPropagation slave
@@ -1367,16 +1219,14 @@ fn userns_join_path(c: &mut Case, ctx: &Ctx) {
     );
     let text = wait_output(&out, "ids");
     let m = kv(&text);
-    c.check(
+    c.check_output(
         m.get("uid_map").map(String::as_str) == Some("0 100000 65536")
             && m.get("ids").map(String::as_str) == Some("0 0"),
         "namespaces: user path: the process runs as uid/gid 0 of the joined namespace, whose maps it sees",
-        || format!("container output:\n{text}"),
+        &text,
     );
     std::thread::sleep(Duration::from_millis(200));
-    let owned = fs::metadata(b.rootfs().join("tmp/owned"))
-        .map(|md| (md.uid(), md.gid()))
-        .ok();
+    let owned = owner(&b.rootfs().join("tmp/owned"));
     c.check(
         owned == Some((100000, 200000)),
         "namespaces: user path: a file created by container root is owned by host 100000:200000 (the joined namespace's maps)",
@@ -1387,15 +1237,7 @@ fn userns_join_path(c: &mut Case, ctx: &Ctx) {
 
 fn userns_additional_gids(c: &mut Case, ctx: &Ctx) {
     let mut b = sh_bundle(c, ctx, "echo groups $(id -G); exec sleep 600");
-    b.push("/linux/namespaces", json!({"type": "user"}));
-    b.set(
-        "/linux/uidMappings",
-        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
-    );
-    b.set(
-        "/linux/gidMappings",
-        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-    );
+    b.userns_mapped();
     b.set(
         "/process/user",
         json!({"uid": 0, "gid": 0, "additionalGids": [10, 20]}),
@@ -1410,10 +1252,10 @@ fn userns_additional_gids(c: &mut Case, ctx: &Ctx) {
         .map(|g| g.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     inside.sort();
-    c.check(
+    c.check_output(
         inside == ["0", "10", "20"],
         "process.user.additionalGids: additional group IDs in the container namespace to be added to the process (user namespace: 10, 20)",
-        || format!("container output:\n{text}"),
+        &text,
     );
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let mut host: Vec<String> = status
@@ -1433,22 +1275,27 @@ fn userns_additional_gids(c: &mut Case, ctx: &Ctx) {
 
 // ------------------------------------------------------------------ fds, ids
 
-/// runtime-linux.md: "The runtime MAY pass additional file descriptors to the
-/// application": `--preserve-fds 1` with fd 3 open on a file.
-fn fds_preserve(c: &mut Case, ctx: &Ctx) {
+/// Writes `text` to `path` and opens it as an fd numbered 50 or above
+/// (close-on-exec; `Case::pass_fds` hands it to the runtime as 3).
+fn high_fd(path: &Path, text: &str) -> i32 {
     use std::os::fd::IntoRawFd;
-    let f = c.dir.join("extra-fd");
-    fs::write(&f, "extra-fd-content\n").unwrap();
-    let fd = fs::File::open(&f).unwrap().into_raw_fd();
+    fs::write(path, text).unwrap();
+    let fd = fs::File::open(path).unwrap().into_raw_fd();
     // SAFETY: F_DUPFD_CLOEXEC on our own fd, to a number above the targets.
     let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 50) };
     // SAFETY: closing our own fd.
     unsafe { libc::close(fd) };
+    high
+}
+
+/// runtime-linux.md: "The runtime MAY pass additional file descriptors to the
+/// application": `--preserve-fds 1` with fd 3 open on a file.
+fn fds_preserve(c: &mut Case, ctx: &Ctx) {
+    let high = high_fd(&c.dir.join("extra-fd"), "extra-fd-content\n");
     let mut b = sh_bundle(c, ctx, "true");
     b.set("/process/args", json!(["/conformance/checker", "--fds"]));
     b.save(&host_facts(&[]));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let bp = b.path();
     c.pass_fds = vec![high];
     let o = c.rt(
@@ -1460,33 +1307,20 @@ fn fds_preserve(c: &mut Case, ctx: &Ctx) {
     if !o.ok() {
         c.skip(
             "file descriptors: The runtime MAY pass additional file descriptors to the application",
-            &format!(
-                "--preserve-fds refused: {}",
-                o.describe().lines().next().unwrap_or("")
-            ),
+            &format!("--preserve-fds refused: {}", first_line(&o)),
         );
-        let _ = c.rt(&["delete", "--force", &id], None);
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        force_delete_clean(c, &id, ERROR_CLEAN);
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    let text = start_wait(c, &id, &out);
     let m = kv(&text);
     let fd3 = m.get("fd3").cloned().unwrap_or_default();
-    c.check(
+    c.check_output(
         m.get("fds").map(String::as_str) == Some("0 1 2 3") && fd3.ends_with("extra-fd"),
         "file descriptors: The runtime MAY pass additional file descriptors to the application (--preserve-fds 1: fd 3 is the caller's file, nothing else beyond stdio)",
-        || format!("container output:\n{text}"),
+        &text,
     );
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 /// runtime.md create: "If the ID provided is ... not valid in any other way,
@@ -1528,44 +1362,28 @@ fn bad_id(c: &mut Case, ctx: &Ctx) {
 /// application to support features such as socket activation": the runtime
 /// itself socket-activated (`LISTEN_FDS=1`, `LISTEN_PID` its pid, fd 3 open).
 fn fds_listen(c: &mut Case, ctx: &Ctx) {
-    use std::os::fd::IntoRawFd;
-    let f = c.dir.join("listen-fd");
-    fs::write(&f, "listen-fd-content\n").unwrap();
-    let fd = fs::File::open(&f).unwrap().into_raw_fd();
-    // SAFETY: F_DUPFD_CLOEXEC on our own fd, to a number above the targets.
-    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 50) };
-    // SAFETY: closing our own fd.
-    unsafe { libc::close(fd) };
+    let high = high_fd(&c.dir.join("listen-fd"), "listen-fd-content\n");
     let b = sh_bundle(
         c,
         ctx,
         "echo listen_env ${LISTEN_FDS:-none} ${LISTEN_PID:-none}; exec /conformance/checker --fds",
     );
     b.save(&host_facts(&[]));
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
-    let bp = b.path();
+    let (id, out) = c.new_container();
     c.pass_fds = vec![high];
     c.listen_fds = Some(1);
-    let o = c.rt(&["create", "--bundle", &bp, &id], Some(&out));
+    let o = create_saved(c, &b, &id, &out);
     // SAFETY: closing our own fd.
     unsafe { libc::close(high) };
-    if !require_ok(
+    if !created_clean(
         c,
         &o,
-        "create: This operation MUST create a new container (runtime started with LISTEN_FDS=1)",
+        &id,
+        &format!("{CREATE} (runtime started with LISTEN_FDS=1)"),
     ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
         return;
     }
-    let o = c.rt(&["start", &id], None);
-    require_ok(
-        c,
-        &o,
-        "start: This operation MUST run the user-specified program",
-    );
-    c.wait_status(&id, "stopped", Duration::from_secs(10));
-    let text = fs::read_to_string(&out).unwrap_or_default();
+    let text = start_wait(c, &id, &out);
     let m = kv(&text);
     let fds = m.get("fds").cloned().unwrap_or_default();
     let env = m.get("listen_env").cloned().unwrap_or_default();
@@ -1575,17 +1393,15 @@ fn fds_listen(c: &mut Case, ctx: &Ctx) {
             "the runtime does not pass its LISTEN_FDS on (a MAY)",
         );
     } else {
-        c.check(
+        c.check_output(
             fds == "0 1 2 3"
                 && m.get("fd3").is_some_and(|l| l.ends_with("listen-fd"))
                 && env == "1 1",
             "file descriptors: The runtime MAY pass additional file descriptors to the application to support features such as socket activation (LISTEN_FDS=1: fd 3 passed, LISTEN_FDS=1 LISTEN_PID=1 in the process)",
-            || format!("container output:\n{text}"),
+            &text,
         );
     }
-    let o = c.rt(&["delete", &id], None);
-    require_ok(c, &o, "delete: deleting a stopped container succeeds");
-    no_leftovers(c, &id, "delete: Deleting a container MUST delete the resources that were created during the create step");
+    delete_clean(c, &id);
 }
 
 /// config.md: prestart, createRuntime and createContainer hooks are called
@@ -1682,25 +1498,14 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
         );
         return;
     }
-    let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
-    b.set(
-        "/linux/resources/unified",
-        json!({"hugetlb.2MB.max": "4194304", "hugetlb.2MB.rsvd.max": "6291456"}),
-    );
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
+    let Some((id, cg)) = cgroup_resources(
         c,
-        &o,
-        "create: This operation MUST create a new container (unified hugetlb.2MB.max, hugetlb.2MB.rsvd.max)",
-    ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
-        crate::cases::remove_cgroup_parent();
+        ctx,
+        "unified hugetlb.2MB.max, hugetlb.2MB.rsvd.max",
+        json!({"unified": {"hugetlb.2MB.max": "4194304", "hugetlb.2MB.rsvd.max": "6291456"}}),
+    ) else {
         return;
-    }
+    };
     let max = read_trim(&format!("{root}{cg}/hugetlb.2MB.max"));
     let rsvd = read_trim(&format!("{root}{cg}/hugetlb.2MB.rsvd.max"));
     let parent = read_trim(&format!("{root}/rtc-conformance/cgroup.subtree_control"));
@@ -1714,8 +1519,7 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
         "unified: Configuration unknown to the runtime MUST still be written to the relevant file (hugetlb.2MB.rsvd.max)",
         || format!("hugetlb.2MB.rsvd.max {rsvd:?}"),
     );
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 /// hugepageLimits where hugetlb is only in the cgroup v2 hierarchy: "If a
@@ -1724,24 +1528,23 @@ fn cgroups_unified(c: &mut Case, ctx: &Ctx) {
 /// conversion. If the conversion is not possible the runtime MUST generate an
 /// error." Either the limit shows in the v2 file or create fails.
 fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
-    if !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
-        c.skip(
-            "resources.hugepageLimits",
-            "no 2 MB huge pages on this host",
-        );
+    if !host_has(
+        c,
+        &["/sys/kernel/mm/hugepages/hugepages-2048kB"],
+        "resources.hugepageLimits",
+        "no 2 MB huge pages on this host",
+    ) {
         return;
     }
     let v1 = Path::new("/sys/fs/cgroup/hugetlb").exists();
     let v2 = v2_root().filter(|(_, ctrls)| ctrls.split_whitespace().any(|x| x == "hugetlb"));
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let (id, out) = c.new_container();
+    let cg = test_cgroup(&mut b, &id);
     b.set(
         "/linux/resources/hugepageLimits",
         json!([{"pageSize": "2MB", "limit": 4194304}]),
     );
-    let out = c.dir.join("container.out");
     let o = create(c, &b, &id, &out);
     let file = if v1 {
         format!("/sys/fs/cgroup/hugetlb{cg}/hugetlb.2MB.limit_in_bytes")
@@ -1771,9 +1574,9 @@ fn cgroups_hugetlb(c: &mut Case, ctx: &Ctx) {
         } else {
             c.pass("resources.hugepageLimits: hugetlb is only in the cgroup v2 hierarchy: the runtime did not convert and generated an error");
         }
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
     }
-    crate::cases::remove_cgroup_parent();
+    remove_cgroup_parent();
 }
 
 /// config.md capabilities: "Any value which cannot be mapped to a relevant
@@ -1786,8 +1589,7 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
     for set in ["bounding", "effective", "permitted"] {
         b.push(&format!("/process/capabilities/{set}"), json!(name));
     }
-    let id = c.new_id();
-    let out = c.dir.join("container.out");
+    let (id, out) = c.new_container();
     let o = create(c, &b, &id, &out);
     let text = format!("{}{}", o.stdout, o.stderr);
     c.check(
@@ -1803,32 +1605,30 @@ fn capabilities_unknown(c: &mut Case, ctx: &Ctx) {
             "process.capabilities: Runtimes SHOULD NOT fail if the container configuration requests capabilities that cannot be granted",
             &format!(
                 "the runtime refuses it (a SHOULD): {}",
-                o.describe().lines().next().unwrap_or("")
+                first_line(&o)
             ),
         );
-        no_leftovers(c, &id, "errors: generating an error MUST leave the state of the environment as if the operation were never attempted");
+        no_leftovers(c, &id, ERROR_CLEAN);
     }
 }
 
-/// The v1 cgroup dir of `ctrl` for the case's cgroupsPath, read back after a
-/// create with `resources`; None (reported) when create fails.
-fn v1_resources(c: &mut Case, ctx: &Ctx, what: &str, resources: Value) -> Option<(String, String)> {
+/// A container (sleeping) created in [`test_cgroup`] with `resources`: its
+/// id and cgroupsPath; None (reported, a failed create leaving nothing) when
+/// create fails.
+fn cgroup_resources(
+    c: &mut Case,
+    ctx: &Ctx,
+    what: &str,
+    resources: Value,
+) -> Option<(String, String)> {
     let mut b = sh_bundle(c, ctx, "exec sleep 600");
-    let id = c.new_id();
-    let cg = format!("/rtc-conformance/{id}");
-    b.set("/linux/cgroupsPath", json!(cg));
+    let (id, out) = c.new_container();
+    let cg = test_cgroup(&mut b, &id);
     for (k, v) in resources.as_object().unwrap() {
         b.set(&format!("/linux/resources/{k}"), v.clone());
     }
-    let out = c.dir.join("container.out");
-    let o = create(c, &b, &id, &out);
-    if !require_ok(
-        c,
-        &o,
-        &format!("create: This operation MUST create a new container ({what})"),
-    ) {
-        no_leftovers(c, &id, "create: a failed create MUST leave the state of the environment as if the operation were never attempted");
-        crate::cases::remove_cgroup_parent();
+    if !create_ok_clean(c, &b, &id, &out, &format!("{CREATE} ({what})")) {
+        remove_cgroup_parent();
         return None;
     }
     Some((id, cg))
@@ -1836,14 +1636,15 @@ fn v1_resources(c: &mut Case, ctx: &Ctx, what: &str, resources: Value) -> Option
 
 fn memory_swap(c: &mut Case, ctx: &Ctx) {
     let m = "/sys/fs/cgroup/memory";
-    if !Path::new(m).join("memory.memsw.limit_in_bytes").exists() {
-        c.skip(
-            "resources.memory.swap",
-            "no cgroup v1 memory.memsw.limit_in_bytes (swap accounting) on this host",
-        );
+    if !host_has(
+        c,
+        &[&format!("{m}/memory.memsw.limit_in_bytes")],
+        "resources.memory.swap",
+        "no cgroup v1 memory.memsw.limit_in_bytes (swap accounting) on this host",
+    ) {
         return;
     }
-    let Some((id, cg)) = v1_resources(
+    let Some((id, cg)) = cgroup_resources(
         c,
         ctx,
         "memory limit, swap, kernelTCP",
@@ -1851,19 +1652,24 @@ fn memory_swap(c: &mut Case, ctx: &Ctx) {
     ) else {
         return;
     };
-    let sw = read_trim(&format!("{m}{cg}/memory.memsw.limit_in_bytes"));
-    c.check(
-        sw == "134217728",
-        "resources.memory.swap: sets limit of memory+Swap usage (memory.memsw.limit_in_bytes)",
-        || format!("memory.memsw.limit_in_bytes {sw:?}"),
+    let dir = format!("{m}{cg}");
+    check_files(
+        c,
+        &dir,
+        &[(
+            "memory.memsw.limit_in_bytes",
+            "134217728",
+            "resources.memory.swap: sets limit of memory+Swap usage (memory.memsw.limit_in_bytes)",
+        )],
     );
-    let tcp_file = format!("{m}{cg}/memory.kmem.tcp.limit_in_bytes");
-    if Path::new(&tcp_file).exists() {
-        let tcp = read_trim(&tcp_file);
-        c.check(
-            tcp == "16777216",
-            "resources.memory.kernelTCP (NOT RECOMMENDED, still a property: All of the properties configured in config.json except for process MUST be applied): sets hard limit for kernel TCP buffer memory (memory.kmem.tcp.limit_in_bytes)",
-            || format!("memory.kmem.tcp.limit_in_bytes {tcp:?}"),
+    if Path::new(&dir)
+        .join("memory.kmem.tcp.limit_in_bytes")
+        .exists()
+    {
+        check_files(
+            c,
+            &dir,
+            &[("memory.kmem.tcp.limit_in_bytes", "16777216", "resources.memory.kernelTCP (NOT RECOMMENDED, still a property: All of the properties configured in config.json except for process MUST be applied): sets hard limit for kernel TCP buffer memory (memory.kmem.tcp.limit_in_bytes)")],
         );
     } else {
         c.skip(
@@ -1871,44 +1677,28 @@ fn memory_swap(c: &mut Case, ctx: &Ctx) {
             "no cgroup v1 memory.kmem.tcp.limit_in_bytes on this host",
         );
     }
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
-    use std::os::unix::fs::FileTypeExt;
     let base = "/sys/fs/cgroup/blkio";
-    if !Path::new(base)
-        .join("blkio.throttle.write_bps_device")
-        .exists()
-    {
-        c.skip(
-            "resources.blockIO",
-            "only the cgroup v1 blkio controller is checked so far",
-        );
+    if !v1_controller(
+        c,
+        "blkio",
+        "blkio.throttle.write_bps_device",
+        "resources.blockIO",
+    ) {
         return;
     }
     // A block device of this host: the one / is on.
-    let Some((maj, min)) = fs::metadata("/")
-        .ok()
-        .map(|m| (libc::major(m.dev()), libc::minor(m.dev())))
-        .filter(|&(ma, mi)| {
-            fs::read_dir("/dev").ok().is_some_and(|rd| {
-                rd.flatten().any(|e| {
-                    e.metadata().is_ok_and(|m| {
-                        m.file_type().is_block_device() && m.rdev() == libc::makedev(ma, mi)
-                    })
-                })
-            })
-        })
-    else {
+    let Some((maj, min)) = root_block_device() else {
         c.skip(
             "resources.blockIO",
             "the root filesystem is not on a block device",
         );
         return;
     };
-    let Some((id, cg)) = v1_resources(
+    let Some((id, cg)) = cgroup_resources(
         c,
         ctx,
         "blockIO throttleWriteBpsDevice, throttleReadIOPSDevice",
@@ -1930,22 +1720,17 @@ fn blkio_throttle_more(c: &mut Case, ctx: &Ctx) {
             || format!("{file}: {got:?}"),
         );
     }
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
 
 /// blockIO.weight: v1 `blkio.weight` (CFQ) or `blkio.bfq.weight` (BFQ, the
 /// only one on this kind of kernel).
 fn blkio_weight(c: &mut Case, ctx: &Ctx) {
     let base = "/sys/fs/cgroup/blkio";
-    if !Path::new(base).join("cgroup.procs").exists() {
-        c.skip(
-            "resources.blockIO.weight",
-            "only the cgroup v1 blkio controller is checked so far",
-        );
+    if !v1_controller(c, "blkio", "cgroup.procs", "resources.blockIO.weight") {
         return;
     }
-    let Some((id, cg)) = v1_resources(
+    let Some((id, cg)) = cgroup_resources(
         c,
         ctx,
         "blockIO weight",
@@ -1971,6 +1756,5 @@ fn blkio_weight(c: &mut Case, ctx: &Ctx) {
             || format!("{files:?}: {got:?}"),
         );
     }
-    kill_delete(c, &id);
-    crate::cases::remove_cgroup_parent();
+    kill_delete_cgroup(c, &id);
 }
