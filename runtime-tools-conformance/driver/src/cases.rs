@@ -368,7 +368,7 @@ fn kill_signal(c: &mut Case, ctx: &Ctx) {
     let b = sh_bundle(
         c,
         ctx,
-        "trap 'echo $$ > /got-term; exit 0' TERM; touch /started; while :; do sleep 0.05; done",
+        "trap 'echo $$ > /got-term.tmp; mv /got-term.tmp /got-term; exit 0' TERM; touch /started; while :; do sleep 0.05; done",
     );
     let (id, out) = c.new_container();
     if !create_ok(c, &b, &id, &out, CREATE) {
