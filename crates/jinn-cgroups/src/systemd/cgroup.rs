@@ -12,9 +12,18 @@ use crate::Cgroup;
 impl Cgroup {
     /// `--systemd-cgroup`: the unit `linux.cgroupsPath` names (absent: `jinn-<id>.scope`
     /// in `system.slice`) and the directories of the cgroup systemd will make for it.
-    /// Nothing is asked of systemd yet.
+    /// Nothing is asked of the system's systemd yet. The user's instance (rootless) is
+    /// asked for its own cgroup, which holds its units (the default slice is then
+    /// `user.slice`, as in runc).
     pub fn new_systemd(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup> {
-        let unit = scope::parse(cgroups_path, id)?;
+        let unit = if super::user_manager() {
+            let mut unit = scope::parse_in(cgroups_path, id, scope::DEFAULT_USER_SLICE)?;
+            let base = super::with(|sd| sd.manager_control_group())?;
+            unit.cgroup = user_unit_cgroup(&base, &unit.cgroup);
+            unit
+        } else {
+            scope::parse(cgroups_path, id)?
+        };
         let mut cg = Cgroup::at(unit.cgroup.clone())?;
         cg.systemd = Some(unit);
         Ok(cg)
@@ -92,5 +101,33 @@ impl Cgroup {
             }
             other => other,
         }
+    }
+}
+
+/// The cgroup of a user's unit: the manager's cgroup, then the unit's as the system's
+/// systemd would place it.
+fn user_unit_cgroup(manager: &str, unit: &str) -> String {
+    let base = manager.trim_end_matches('/');
+    if unit == "/" {
+        return if base.is_empty() {
+            "/".into()
+        } else {
+            base.into()
+        };
+    }
+    format!("{base}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn user_units_are_below_the_manager() {
+        let m = "/user.slice/user-1000.slice/user@1000.service";
+        assert_eq!(
+            super::user_unit_cgroup(m, "/user.slice/libpod-abc.scope"),
+            format!("{m}/user.slice/libpod-abc.scope")
+        );
+        assert_eq!(super::user_unit_cgroup("/", "/a.slice"), "/a.slice");
+        assert_eq!(super::user_unit_cgroup(m, "/"), m);
     }
 }

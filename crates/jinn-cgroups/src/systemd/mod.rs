@@ -14,7 +14,8 @@ pub mod properties;
 pub mod scope;
 pub mod wire;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,21 @@ const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
 const MANAGER: &str = "org.freedesktop.systemd1.Manager";
 /// How long a call, and a job, may take (runc waits 30 s for its jobs).
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether this process talks to the user's systemd instance (`systemd --user`) rather
+/// than the system's: rootless jinn does, as runc does.
+static USER_MANAGER: AtomicBool = AtomicBool::new(false);
+
+/// Talk to the user's systemd instance (rootless) instead of the system's; set once at
+/// start, before the first connection.
+pub fn use_user_manager(user: bool) {
+    USER_MANAGER.store(user, Ordering::Relaxed);
+}
+
+/// Whether the user's systemd instance is the one used (see `use_user_manager`).
+pub fn user_manager() -> bool {
+    USER_MANAGER.load(Ordering::Relaxed)
+}
 
 /// The one connection of this process: every call of a jinn invocation (create, and
 /// the cleanup of a failed create) goes through it, authenticated and subscribed once.
@@ -55,9 +71,45 @@ pub struct Systemd {
 }
 
 impl Systemd {
-    /// Connect to systemd's private socket, or else through the system bus.
+    /// Connect to systemd's private socket, or else through the system bus; for the
+    /// user's instance (`use_user_manager`), `connect_user`.
     pub fn connect() -> Result<Systemd> {
+        if user_manager() {
+            return Self::connect_user(
+                std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+                std::env::var("DBUS_SESSION_BUS_ADDRESS").ok(),
+            );
+        }
         Self::connect_to(Path::new(PRIVATE_SOCKET), Path::new(SYSTEM_BUS_SOCKET))
+    }
+
+    /// Connect to the user's systemd instance: its private socket
+    /// `$XDG_RUNTIME_DIR/systemd/private`, or else the session bus
+    /// (`$DBUS_SESSION_BUS_ADDRESS` when it is a `unix:path=`, else
+    /// `$XDG_RUNTIME_DIR/bus`).
+    pub fn connect_user(xdg: Option<PathBuf>, bus_address: Option<String>) -> Result<Systemd> {
+        let xdg = xdg.filter(|d| !d.as_os_str().is_empty());
+        let bus = match bus_address.as_deref().filter(|a| !a.is_empty()) {
+            Some(address) => Some(session_bus_path(address).ok_or_else(|| {
+                CgroupError::SystemdConnect {
+                    reason: format!(
+                        "DBUS_SESSION_BUS_ADDRESS {address:?}: only a unix:path= address is supported"
+                    ),
+                }
+            })?),
+            None => xdg.as_ref().map(|d| d.join("bus")),
+        };
+        let (Some(xdg), Some(bus)) = (xdg, bus) else {
+            return Err(CgroupError::SystemdConnect {
+                reason: "the user's systemd instance: XDG_RUNTIME_DIR is not set".into(),
+            });
+        };
+        Self::connect_to(&xdg.join("systemd/private"), &bus).map_err(|e| match e {
+            CgroupError::SystemdConnect { reason } => CgroupError::SystemdConnect {
+                reason: format!("the user's systemd instance: {reason}"),
+            },
+            other => other,
+        })
     }
 
     /// `connect`, with the two sockets given (tests).
@@ -307,6 +359,28 @@ impl Systemd {
         self.manager("SetUnitProperties", unit, &args).map(drop)
     }
 
+    /// The cgroup of the manager itself: `/` for the system's systemd,
+    /// `/user.slice/user-1000.slice/user@1000.service` for a user's, whose units are
+    /// below it.
+    pub fn manager_control_group(&mut self) -> Result<String> {
+        let reply = self.call(
+            || "get ControlGroup of the manager".into(),
+            MANAGER_PATH,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            &[
+                Value::Str(MANAGER.into()),
+                Value::Str("ControlGroup".into()),
+            ],
+        )?;
+        match reply.first() {
+            Some(Value::Variant(v)) => Ok(v.as_str().unwrap_or_default().to_owned()),
+            _ => Err(CgroupError::DbusProtocol {
+                reason: "ControlGroup of the manager is not a variant".into(),
+            }),
+        }
+    }
+
     /// The cgroup systemd made for `unit` (`/system.slice/jinn-c1.scope`).
     pub fn control_group(&mut self, unit: &Unit) -> Result<String> {
         let path = self.manager("GetUnit", &unit.name, &[Value::Str(unit.name.clone())])?;
@@ -369,6 +443,18 @@ pub fn base_properties(unit: &Unit, description: &str, layout: Layout) -> Vec<Pr
     props
 }
 
+/// The socket of a `unix:path=/run/user/1000/bus` session bus address (the first
+/// address of a `;` list that is one; `,guid=…` and other keys are ignored).
+fn session_bus_path(address: &str) -> Option<PathBuf> {
+    address.split(';').find_map(|one| {
+        let rest = one.strip_prefix("unix:")?;
+        rest.split(',')
+            .find_map(|kv| kv.strip_prefix("path="))
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
 /// An `io::Error` as text with a lower-case first letter.
 fn lower(e: &std::io::Error) -> String {
     let text = e.to_string();
@@ -376,5 +462,47 @@ fn lower(e: &std::io::Error) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_bus_addresses() {
+        assert_eq!(
+            session_bus_path("unix:path=/run/user/1000/bus"),
+            Some("/run/user/1000/bus".into())
+        );
+        assert_eq!(
+            session_bus_path("unix:abstract=/tmp/x;unix:path=/b,guid=12"),
+            Some("/b".into())
+        );
+        assert_eq!(session_bus_path("unix:abstract=/tmp/x"), None);
+        assert_eq!(session_bus_path("tcp:host=h,port=1"), None);
+    }
+
+    #[test]
+    fn the_user_instance_needs_a_runtime_dir() {
+        let e = Systemd::connect_user(None, None).err().unwrap().to_string();
+        assert!(e.contains("XDG_RUNTIME_DIR is not set"), "{e}");
+        let e = Systemd::connect_user(Some("/nonexistent-x".into()), None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent-x/systemd/private: no such file")
+                && e.contains("/nonexistent-x/bus: no such file"),
+            "{e}"
+        );
+        let e = Systemd::connect_user(Some("/x".into()), Some("unix:abstract=/y".into()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("DBUS_SESSION_BUS_ADDRESS \"unix:abstract=/y\""),
+            "{e}"
+        );
     }
 }

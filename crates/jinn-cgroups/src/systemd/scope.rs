@@ -15,6 +15,8 @@ use crate::error::{CgroupError, Result};
 /// The prefix of scopes when config.json names none (runc uses `runc`).
 pub const DEFAULT_PREFIX: &str = "jinn";
 pub const DEFAULT_SLICE: &str = "system.slice";
+/// The default slice of a user's systemd instance (rootless), as in runc.
+pub const DEFAULT_USER_SLICE: &str = "user.slice";
 
 /// The systemd unit that holds a container, as kept in its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,9 +38,14 @@ impl Unit {
 
 /// Parse `linux.cgroupsPath` (absent: the default for `id`) into the unit.
 pub fn parse(cgroups_path: Option<&str>, id: &str) -> Result<Unit> {
+    parse_in(cgroups_path, id, DEFAULT_SLICE)
+}
+
+/// `parse`, with `default_slice` where the path names none.
+pub fn parse_in(cgroups_path: Option<&str>, id: &str, default_slice: &str) -> Result<Unit> {
     let raw = match cgroups_path {
         Some(p) if !p.is_empty() => p.to_owned(),
-        _ => format!("{DEFAULT_SLICE}:{DEFAULT_PREFIX}:{id}"),
+        _ => format!("{default_slice}:{DEFAULT_PREFIX}:{id}"),
     };
     let invalid = |reason: String| CgroupError::InvalidPath {
         path: raw.clone(),
@@ -51,7 +58,7 @@ pub fn parse(cgroups_path: Option<&str>, id: &str) -> Result<Unit> {
         ));
     };
     let slice = if slice.is_empty() {
-        DEFAULT_SLICE
+        default_slice
     } else {
         slice
     };
