@@ -50,8 +50,9 @@ test-cgroupv2:
 	CARGO="$(CARGO)" scripts/test-cgroupv2.sh
 
 ## test-systemd: the systemd cgroup driver (--systemd-cgroup) with a real systemd, in a
-## throw-away VM, on pure v2 and on systemd's hybrid layout (scripts/test-systemd.sh,
-## ~1 min); SD_RUNTIMES="jinn runc" adds runc, SD_LAYOUTS="v2" only one layout
+## throw-away VM, on pure v2 and on systemd's hybrid layout, plus rootless against a user
+## manager on v2 (scripts/test-systemd.sh, ~1.5 min); SD_RUNTIMES="jinn runc" adds runc,
+## SD_LAYOUTS="v2" only one layout
 .PHONY: test-systemd
 test-systemd:
 	CARGO="$(CARGO)" scripts/test-systemd.sh

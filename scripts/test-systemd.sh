@@ -25,6 +25,10 @@
 #           controllers all moved to v2. A host with v1 controllers under systemd
 #           is not covered.
 #
+# On the v2 layout (and with no extra arguments) it then starts a user manager
+# (`systemd --user`) for uid 54321 and runs crates/jinn/tests/systemd_user.rs (rootless
+# --systemd-cgroup, jinn only) from a cgroup that user owns.
+#
 # Knobs: SD_RUNTIMES (default: $JINN_RUNTIME if set, else jinn), SD_LAYOUTS, SD_TEST_THREADS
 # (2), SD_STAGE_DIR (target/systemd-vm), JINN_VM_RUNNER, VM_* (passed to run-in-vm.sh).
 set -euo pipefail
@@ -40,8 +44,10 @@ threads=${SD_TEST_THREADS:-2}
 
 TAG=test-systemd
 . scripts/vm-tests-lib.sh
-build_test_binary systemd
+build_test_binary systemd_user
 use_stage_dir "${SD_STAGE_DIR:-$ROOT/target/systemd-vm}"
+usertestbin=$(stage "$testbin" systemd-user-tests)
+build_test_binary systemd
 testbin=$(stage "$testbin" systemd-tests)
 jinnbin=$(stage "$jinnbin" jinn)
 
@@ -90,6 +96,43 @@ s=\$(date +%s.%N)
 insd env JINN_SYSTEMD_VM=1 JINN_TEST_CGROUP2_ROOT=\$cg2root JINN_RUNTIME=$q $(printf '%q' "$testbin") --test-threads=$threads$extra || rc=1
 echo \"=== $q: \$(awk -v s=\$s -v e=\$(date +%s.%N) 'BEGIN{printf \"%.1f\", e-s}') s ===\""
 done
+if [ "$1" = v2 ] && [ -z "$extra" ]; then
+  # Rootless: a user manager (systemd --user) for uid 54321, started as a service of
+  # the system's systemd with the controllers the stock user@.service delegates (not
+  # user@54321.service itself: that one needs PAM and logind). `systemd --user` wants
+  # a passwd entry (written to the VM's throw-away /etc) and its XDG_RUNTIME_DIR. The
+  # tests run in a cgroup the user owns (a service of its manager holding `sleep`),
+  # as a user's shell would: its manager moves the containers' inits from there into
+  # their scopes. runc is not run here (its rootless systemd support is not tested).
+  cmd+='
+echo; echo "=== rootless systemd tests (v2, user manager for uid 54321) ==="
+s=$(date +%s.%N)
+echo "jinn-sd-user:x:54321:54321::/run/user/54321:/bin/sh" >> /etc/passwd
+echo "jinn-sd-user:x:54321:" >> /etc/group
+mkdir -p /run/user/54321 /run/systemd/user && chown 54321:54321 /run/user/54321 && chmod 700 /run/user/54321
+printf "[Unit]\nDescription=jinn tests\n" > /run/systemd/user/jinn-test.target
+asuser() { insd setpriv --reuid=54321 --regid=54321 --clear-groups -- env XDG_RUNTIME_DIR=/run/user/54321 "$@"; }
+insd systemd-run --quiet --uid=54321 --gid=54321 -p Delegate="pids memory cpu" -p Type=notify \
+  --slice=user-54321.slice --unit=jinn-user-54321.service \
+  --setenv=XDG_RUNTIME_DIR=/run/user/54321 --setenv=HOME=/run/user/54321 \
+  /lib/systemd/systemd --user --unit=jinn-test.target || rc=1
+for i in $(seq 300); do [ -S /run/user/54321/systemd/private ] && break; sleep 0.1; done
+if asuser systemd-run --user --quiet --unit=jinn-tests-holder.service sleep infinity; then
+  holder=$(asuser systemctl --user show -p ControlGroup --value jinn-tests-holder.service)
+  echo "user manager up after $(awk -v s=$s -v e=$(date +%s.%N) "BEGIN{printf \"%.1f\", e-s}") s; tests in $holder"
+  insd sh -c "echo \$\$ > /sys/fs/cgroup$holder/cgroup.procs && exec env JINN_SYSTEMD_VM=1 \
+    JINN_SYSTEMD_USER_XDG=/run/user/54321 JINN_RUNTIME='"$(printf '%q' "$jinnbin")"' \
+    '"$(printf '%q' "$usertestbin")"' --test-threads='"$threads"'" || rc=1
+  left=$(asuser systemctl --user list-units --all --no-legend "*.scope" 2>/dev/null | grep -v "^ *init.scope" || true)
+  [ -z "$left" ] || { echo "test-systemd: user units left behind:"; echo "$left"; rc=1; }
+  asuser systemctl --user stop jinn-tests-holder.service
+else
+  echo "test-systemd: the user manager for uid 54321 did not start:"
+  insd systemctl status --no-pager jinn-user-54321.service; rc=1
+fi
+insd systemctl stop jinn-user-54321.service
+echo "=== rootless: $(awk -v s=$s -v e=$(date +%s.%N) "BEGIN{printf \"%.1f\", e-s}") s ==="'
+fi
 cmd+='
 left=$(insd systemctl list-units --all --no-legend "*-*.scope" 2>/dev/null | grep -v "^ *init.scope" || true)
 [ -z "$left" ] || { echo "test-systemd: units left behind:"; echo "$left"; rc=1; }

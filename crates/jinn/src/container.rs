@@ -30,11 +30,6 @@ pub fn create(
         .transpose()?;
     let rootless = crate::rootless();
     let systemd = crate::systemd_cgroup();
-    if systemd && rootless {
-        bail!(
-            "--systemd-cgroup: rootless containers (a user's systemd instance) are not supported"
-        );
-    }
     let mut cgroup = Some(if systemd {
         Cgroup::new_systemd(plan.cgroups_path.as_deref(), &args.id)?
     } else {
@@ -84,7 +79,7 @@ pub fn create(
     }
     undo.cgroup = cgroup.as_ref();
     if let (Some(cg), Some(resources), true) = (&cgroup, &plan.resources, made_now) {
-        cg.apply(resources)?;
+        apply_resources(cg, resources, rootless)?;
     }
     let v2_fd = match &cgroup {
         Some(cg) if made_now => cgroup_v2_fd(cg)?,
@@ -96,7 +91,11 @@ pub fn create(
             // the unit's cgroup files as without systemd.
             (Some(cg), Some(props)) => {
                 jinn_cgroups::systemd::with(|sd| cg.start_systemd(sd, pid.as_raw(), props))
-                    .and_then(|()| plan.resources.as_ref().map_or(Ok(()), |r| cg.apply(r)))
+                    .and_then(|()| {
+                        plan.resources
+                            .as_ref()
+                            .map_or(Ok(()), |r| apply_resources(cg, r, rootless))
+                    })
                     .map_err(|e| e.to_string())
             }
             (Some(cg), None) if v2_fd.is_none() => {
@@ -170,6 +169,29 @@ pub fn create(
     }
     undo.cgroup = None;
     Ok((container, spawned))
+}
+
+/// Write `resources` to the container's cgroup files. Rootless, device rules are not
+/// expected to work (loading a device eBPF program needs privileges in the host's user
+/// namespace, and v1 `devices` files belong to root): as in runc, their error is only
+/// logged, while an error of any other field still fails.
+fn apply_resources(
+    cg: &Cgroup,
+    resources: &oci_spec::runtime::LinuxResources,
+    rootless: bool,
+) -> Result<(), jinn_cgroups::CgroupError> {
+    let Some(devices) = resources.devices().as_ref().filter(|_| rootless) else {
+        return cg.apply(resources);
+    };
+    let mut rest = resources.clone();
+    rest.set_devices(None);
+    cg.apply(&rest)?;
+    let mut only = oci_spec::runtime::LinuxResources::default();
+    only.set_devices(Some(devices.clone()));
+    if let Err(e) = cg.apply(&only) {
+        tracing::debug!("rootless: device rules not applied ({e})");
+    }
+    Ok(())
 }
 
 /// Run poststop hooks; a failure is a warning and the others still run (runtime.md).

@@ -54,6 +54,8 @@ fn main() -> ExitCode {
         _ => !nix::unistd::geteuid().is_root(),
     };
     let _ = ROOTLESS.set(rootless);
+    // Rootless, --systemd-cgroup means the user's systemd instance (as in runc).
+    jinn_cgroups::systemd::use_user_manager(rootless);
     let _ = SYSTEMD_CGROUP.set(cli.systemd_cgroup);
     if cli.version {
         println!("jinn version {}", env!("CARGO_PKG_VERSION"));
