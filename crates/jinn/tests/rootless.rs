@@ -70,6 +70,7 @@ impl User {
             .arg(rt.path())
             .args(args)
             .env("XDG_RUNTIME_DIR", self.xdg())
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env("HOME", self.dir.path())
             .current_dir(self.bundle())
             .stdin(std::process::Stdio::null())
@@ -201,6 +202,39 @@ fn a_rootless_lifecycle_leaves_nothing_and_runs_unprivileged_on_the_host() {
     assert!(
         !cgroup_dir_exists(id),
         "a rootless container without a delegated cgroup leaves no cgroup"
+    );
+}
+
+/// Rootless `--systemd-cgroup` talks to the user's systemd instance; where none runs (no
+/// socket under the user's XDG_RUNTIME_DIR, as here), one line naming what was tried,
+/// and nothing left behind. (With a user manager: tests/systemd_user.rs, in the VM.)
+#[test]
+fn rootless_systemd_cgroup_without_a_user_manager_is_a_clear_error() {
+    let rt = Runtime::new();
+    let u = User::new().remember_runtime(&rt);
+    spec(&u, &rt, &["true"]);
+    let out = u.rt(&rt, &["--systemd-cgroup", "run", "rl-sd"]);
+    assert_failure(&out, "rootless run --systemd-cgroup without a user manager");
+    if rt.is_jinn() {
+        let xdg = u.xdg();
+        let private = format!("{}/systemd/private: no such file", xdg.display());
+        let bus = format!("{}/bus: no such file", xdg.display());
+        assert_one_error_line(
+            &out,
+            &[
+                "--systemd-cgroup: cannot connect to systemd: the user's systemd instance: ",
+                &private,
+                &bus,
+            ],
+        );
+    }
+    let state_dir = u.xdg().join(if rt.is_runc() { "runc" } else { "jinn" });
+    assert!(
+        std::fs::read_dir(&state_dir)
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "no container left in {}",
+        state_dir.display()
     );
 }
 
