@@ -1,7 +1,7 @@
 //! Rootless `--systemd-cgroup`: the user's systemd instance (`systemd --user`) makes
 //! the container's scope, below its own cgroup; the limits are in the scope's files
-//! and in the unit's properties; `delete` leaves no unit and no cgroup; a controller
-//! not delegated to the user is an error naming the field.
+//! and in the unit's properties, and `update` changes both; `delete` leaves no unit
+//! and no cgroup; a controller not delegated to the user is an error naming the field.
 //!
 //! These need a user manager running for uid 54321 (the rootless tests' uid) with
 //! `$JINN_SYSTEMD_USER_XDG/systemd/private`, on a pure cgroup v2 host, and this process
@@ -241,6 +241,13 @@ fn a_rootless_container_gets_a_scope_of_the_users_systemd_with_its_limits() {
     assert_eq!(u.prop(&unit, "Slice"), "user.slice");
 
     assert_success(&u.rt(&["start", &id]), "start");
+    // update, as the user: the unit's properties (the user manager) and the files.
+    let out = u.rt(&["update", "--memory", "200M", "--pids-limit", "50", &id]);
+    assert_success(&out, "rootless update");
+    assert_eq!(read_cg(&dir, "memory.max"), "209715200");
+    assert_eq!(read_cg(&dir, "pids.max"), "50");
+    assert_eq!(u.prop(&unit, "MemoryMax"), "209715200");
+    assert_eq!(u.prop(&unit, "TasksMax"), "50");
     assert_success(&u.rt(&["delete", "--force", &id]), "delete --force");
     u.assert_unit_gone(&unit, &dir);
 }
