@@ -21,7 +21,7 @@
 //! commands that never enter a container.
 
 use std::ffi::{CString, OsString};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStringExt;
 
 use anyhow::Context;
@@ -35,7 +35,12 @@ const SELF_EXE: &str = "/proc/self/exe";
 /// does not return. Opens nothing that survives: every fd here is close-on-exec and
 /// dropped before returning, so the caller's fds keep their numbers.
 pub fn ensure_protected_binary() -> anyhow::Result<()> {
-    if !needs_protection()? {
+    let exe = jinn_sys::fd::open(SELF_EXE, OFlag::O_PATH)
+        .with_context(|| format!("protect the jinn binary: open {SELF_EXE}"))?;
+    // Readable unless the binary is execute-only (and the caller is not root): needed to
+    // see a memfd's seals and to make a memfd copy.
+    let readable = jinn_sys::fd::open(SELF_EXE, OFlag::O_RDONLY);
+    if !needs_protection(exe.as_fd(), readable.as_ref().ok().map(AsFd::as_fd)) {
         return Ok(());
     }
     let argv = to_cstrings(std::env::args_os());
@@ -45,13 +50,12 @@ pub fn ensure_protected_binary() -> anyhow::Result<()> {
         kv.push(v);
         kv
     }));
-    let bind_err = match jinn_sys::fd::open(SELF_EXE, OFlag::O_PATH).and_then(readonly_clone) {
+    let bind_err = match readonly_clone(exe.as_fd()) {
         Ok(view) => jinn_sys::process::execveat_fd(view.as_fd(), &argv, &envp),
         Err(e) => e,
     };
-    // The copy needs to read the binary (an execute-only binary cannot be copied).
-    let copy = jinn_sys::fd::open(SELF_EXE, OFlag::O_RDONLY)
-        .and_then(|exe| jinn_sys::fd::sealed_memfd_copy(exe.as_fd(), c"jinn"))
+    let copy = readable
+        .and_then(|r| jinn_sys::fd::sealed_memfd_copy(r.as_fd(), c"jinn"))
         .with_context(|| {
             format!(
                 "protect the jinn binary: read-only clone failed ({}), and so did a sealed memfd copy",
@@ -69,21 +73,20 @@ pub fn ensure_protected_binary() -> anyhow::Result<()> {
 /// it: not a sealed memfd (jinn after its re-exec), and writable by the caller's
 /// effective ids (a read-only mount gives `EROFS`, a root-owned binary run by a user
 /// `EACCES`).
-fn needs_protection() -> anyhow::Result<bool> {
-    let exe = jinn_sys::fd::open(SELF_EXE, OFlag::O_PATH)
-        .with_context(|| format!("protect the jinn binary: open {SELF_EXE}"))?;
-    if let Ok(fd) = jinn_sys::fd::open(SELF_EXE, OFlag::O_RDONLY) {
-        if jinn_sys::fd::seals(fd.as_fd()).is_ok_and(|s| s & libc::F_SEAL_WRITE != 0) {
-            return Ok(false);
-        }
+fn needs_protection(exe: BorrowedFd<'_>, readable: Option<BorrowedFd<'_>>) -> bool {
+    if readable
+        .and_then(|fd| jinn_sys::fd::seals(fd).ok())
+        .is_some_and(|s| s & libc::F_SEAL_WRITE != 0)
+    {
+        return false;
     }
     let writable = nix::unistd::faccessat(
-        Some(std::os::fd::AsRawFd::as_raw_fd(&exe)),
+        Some(exe.as_raw_fd()),
         "",
         nix::unistd::AccessFlags::W_OK,
         nix::fcntl::AtFlags::AT_EACCESS | nix::fcntl::AtFlags::AT_EMPTY_PATH,
     );
-    Ok(match writable {
+    match writable {
         Ok(()) => true,
         Err(Errno::EROFS | Errno::EACCES | Errno::EPERM) => false,
         // faccessat2 without AT_EMPTY_PATH support (older kernels): ask by path.
@@ -95,12 +98,12 @@ fn needs_protection() -> anyhow::Result<bool> {
         )
         .is_ok(),
         Err(_) => true,
-    })
+    }
 }
 
 /// A detached, read-only bind mount of the binary `exe` refers to.
-fn readonly_clone(exe: std::os::fd::OwnedFd) -> nix::Result<std::os::fd::OwnedFd> {
-    let view = jinn_sys::mount::open_tree_clone(exe.as_fd(), "", false)?;
+fn readonly_clone(exe: BorrowedFd<'_>) -> nix::Result<std::os::fd::OwnedFd> {
+    let view = jinn_sys::mount::open_tree_clone(exe, "", false)?;
     jinn_sys::mount::mount_setattr(
         view.as_fd(),
         false,
