@@ -13,6 +13,8 @@ pub mod tables;
 mod translate;
 mod validate;
 
+pub use validate::refuse_lsm;
+
 #[cfg(test)]
 mod tests;
 

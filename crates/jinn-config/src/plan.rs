@@ -54,8 +54,6 @@ pub struct Plan {
     pub hooks: Hooks,
     /// `annotations`.
     pub annotations: BTreeMap<String, String>,
-    /// `linux.mountLabel`.
-    pub mount_label: Option<String>,
     /// `linux.personality`: the `personality(2)` persona (domain and flags).
     #[serde(default)]
     pub personality: Option<u64>,
@@ -322,8 +320,6 @@ pub struct ProcessPlan {
     pub rlimits: Vec<RlimitPlan>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
-    pub apparmor_profile: Option<String>,
-    pub selinux_label: Option<String>,
     /// `ioPriority`, as the `ioprio_set(2)` value (class << 13 | level).
     #[serde(default)]
     pub io_priority: Option<u32>,

@@ -178,6 +178,18 @@ fn good_spec_example_validates_apart_from_its_version() {
     let mut v: Value = serde_json::from_slice(&schema_doc("good", "spec-example.json")).unwrap();
     assert_error(&v, "ociVersion: \"0.5.0-dev\" is not supported");
     v["ociVersion"] = json!("1.3.0");
+    // Its AppArmor profile and SELinux labels are refused by name (jinn applies neither).
+    assert_eq!(
+        load_value(&v).unwrap_err().field(),
+        Some("process.apparmorProfile")
+    );
+    for (parent, key) in [
+        ("process", "apparmorProfile"),
+        ("process", "selinuxLabel"),
+        ("linux", "mountLabel"),
+    ] {
+        v[parent].as_object_mut().unwrap().remove(key);
+    }
     // Its hooks, devices and mounts name host paths that need not exist, but only root.path
     // is checked; its sysctl keys need the namespaces it lists.
     let plan = load_value(&v).unwrap();
@@ -1137,7 +1149,6 @@ fn process_translation() {
             json!({"uid": 1000, "gid": 1001, "umask": 18, "additionalGids": [5, 6]});
         v["process"]["consoleSize"] = json!({"height": 24, "width": 80});
         v["process"]["oomScoreAdj"] = json!(-500);
-        v["process"]["apparmorProfile"] = json!("jinn-default");
     });
     let p = load_value(&config).unwrap().process;
     assert!(p.terminal);
@@ -1154,7 +1165,20 @@ fn process_translation() {
     assert_eq!(p.cwd, Path::new("/"));
     assert!(p.no_new_privileges);
     assert_eq!(p.oom_score_adj, Some(-500));
-    assert_eq!(p.apparmor_profile.as_deref(), Some("jinn-default"));
+    // AppArmor and SELinux are refused by name, not carried into the plan.
+    for (field, json_field) in [
+        ("process.apparmorProfile", "apparmorProfile"),
+        ("process.selinuxLabel", "selinuxLabel"),
+    ] {
+        let config = with(|v| v["process"][json_field] = json!("jinn-default"));
+        let e = load_value(&config).unwrap_err();
+        assert_eq!(e.field(), Some(field), "{e}");
+    }
+    let config = with(|v| v["process"]["apparmorProfile"] = json!(""));
+    assert!(
+        load_value(&config).is_ok(),
+        "an empty profile asks for nothing"
+    );
     assert_eq!(p.env[1], "TERM=xterm");
     // consoleSize is ignored without a terminal.
     let config = with(|v| {
@@ -1216,7 +1240,6 @@ fn linux_translation() {
             {"type": "time"}, {"type": "cgroup"},
         ]);
         v["linux"]["cgroupsPath"] = json!("/jinn/test");
-        v["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0");
         v["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
         v["annotations"] = json!({"org.example.b": "2", "org.example.a": "1"});
     });
@@ -1239,9 +1262,12 @@ fn linux_translation() {
     assert!(plan.creates_namespace(NamespaceKind::Mount));
     assert!(!plan.creates_namespace(NamespaceKind::Network));
     assert_eq!(plan.cgroups_path.as_deref(), Some("/jinn/test"));
+    let labelled = with(|v| {
+        v["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0");
+    });
     assert_eq!(
-        plan.mount_label.as_deref(),
-        Some("system_u:object_r:container_file_t:s0")
+        load_value(&labelled).unwrap_err().field(),
+        Some("linux.mountLabel")
     );
     assert!(plan.seccomp.is_some());
     assert!(plan.resources.is_some());

@@ -133,7 +133,6 @@ pub fn translate(spec: &Spec, bundle: &Path) -> Result<Plan, ConfigError> {
         seccomp: linux.and_then(|l| l.seccomp().clone()),
         hooks: translate_hooks(spec)?,
         annotations: sorted(spec.annotations().as_ref()),
-        mount_label: linux.and_then(|l| l.mount_label().clone()),
         personality: crate::fields::personality(linux.and_then(|l| l.personality().as_ref()))?,
         time_offsets: crate::fields::time_offsets(
             spec,
@@ -353,8 +352,6 @@ pub(crate) fn translate_process(process: &Process) -> Result<ProcessPlan, Config
         rlimits,
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
-        apparmor_profile: process.apparmor_profile().clone(),
-        selinux_label: process.selinux_label().clone(),
         io_priority: crate::fields::io_priority(process)?,
         scheduler: crate::fields::scheduler(process)?,
         cpu_affinity_initial,

@@ -76,6 +76,18 @@ fn validate_fields(spec: &Spec) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// AppArmor and SELinux: jinn does not apply profiles or labels yet, so asking for one
+/// (a non-empty value) is an error naming the field, never silently ignored.
+pub fn refuse_lsm(field: &str, value: Option<&str>) -> Result<(), ConfigError> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) => Err(ConfigError::invalid(
+            field,
+            format!("{v:?} cannot be applied: jinn does not support AppArmor or SELinux yet"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Fields of runtime-spec 1.3.0 that jinn does not apply yet: refused by name, never
 /// silently ignored.
 fn validate_supported(spec: &Spec) -> Result<(), ConfigError> {
@@ -89,6 +101,7 @@ fn validate_supported(spec: &Spec) -> Result<(), ConfigError> {
         if l.intel_rdt().is_some() {
             return not_yet("linux.intelRdt");
         }
+        refuse_lsm("linux.mountLabel", l.mount_label().as_deref())?;
     }
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         let idmapped = m.uid_mappings().is_some()
@@ -176,6 +189,13 @@ fn validate_root(spec: &Spec, bundle: &Path) -> Result<(), ConfigError> {
 }
 
 pub(crate) fn validate_process(process: &Process) -> Result<(), ConfigError> {
+    let lsm = [
+        ("process.apparmorProfile", process.apparmor_profile()),
+        ("process.selinuxLabel", process.selinux_label()),
+    ];
+    for (field, value) in lsm {
+        refuse_lsm(field, value.as_deref())?;
+    }
     if process.args().as_ref().is_none_or(|args| args.is_empty()) {
         return Err(ConfigError::invalid("process.args", "must not be empty"));
     }

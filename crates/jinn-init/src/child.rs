@@ -137,7 +137,6 @@ fn setup<'a>(
     if !ctx.no_new_keyring {
         session_keyring(ctx.id)?;
     }
-    process::check_lsm(&plan.process, plan.mount_label.as_deref())?;
     process::namespaced_settings(plan)?;
     crate::tuning::personality(plan.personality)?;
     crate::tuning::memory_policy(plan.memory_policy.as_ref())?;

@@ -59,24 +59,6 @@ pub(crate) fn namespaced_settings(plan: &Plan) -> Result<(), InitError> {
     Ok(())
 }
 
-/// AppArmor and SELinux: jinn does not apply profiles or labels yet, so asking for one is
-/// an error naming the field (never silently ignored).
-pub(crate) fn check_lsm(p: &ProcessPlan, mount_label: Option<&str>) -> Result<(), InitError> {
-    let asked = [
-        ("process.apparmorProfile", p.apparmor_profile.as_deref()),
-        ("process.selinuxLabel", p.selinux_label.as_deref()),
-        ("linux.mountLabel", mount_label),
-    ];
-    for (field, value) in asked {
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            return Err(InitError::Message(format!(
-                "{field}: {v:?} cannot be applied: jinn does not support AppArmor or SELinux yet"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// `process.rlimits`.
 fn rlimits(p: &ProcessPlan) -> Result<(), InitError> {
     for r in &p.rlimits {
@@ -278,7 +260,6 @@ pub(crate) fn prepare_exec<'a>(
     not_preserved: Option<i32>,
     seccomp: Option<Seccomp<'a>>,
 ) -> Result<ExecReady<'a>, InitError> {
-    check_lsm(p, None)?;
     rlimits(p)?;
     crate::tuning::priorities(p)?;
     let keep_sys_admin = seccomp.is_some() && !p.no_new_privileges;

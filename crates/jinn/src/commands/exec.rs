@@ -151,12 +151,8 @@ fn exec_process(c: &Container, args: &ExecArgs) -> Result<ProcessPlan> {
     if args.no_new_privs {
         p.no_new_privileges = true;
     }
-    if let Some(profile) = &args.apparmor {
-        p.apparmor_profile = Some(profile.clone());
-    }
-    if let Some(label) = &args.process_label {
-        p.selinux_label = Some(label.clone());
-    }
+    jinn_config::refuse_lsm("--apparmor", args.apparmor.as_deref())?;
+    jinn_config::refuse_lsm("--process-label", args.process_label.as_deref())?;
     Ok(p)
 }
 
