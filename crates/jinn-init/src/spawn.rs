@@ -208,11 +208,7 @@ fn clone_in_user_namespace(
     req: &CloneRequest<'_>,
 ) -> Result<Cloned, InitError> {
     use std::io::{Read, Write};
-    let userns = File::open(path).map_err(|e| InitError::Path {
-        what: "open namespace",
-        path: path.to_path_buf(),
-        source: io_errno(e),
-    })?;
+    let userns = namespace::open(path)?;
     let (rd, wr) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|source| InitError::Sys {
             what: "pipe",
@@ -227,11 +223,7 @@ fn clone_in_user_namespace(
     match unsafe { clone3(&first) }.map_err(InitError::Clone)? {
         Cloned::Child => {
             drop(rd);
-            let res = nix::sched::setns(
-                &userns,
-                nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWUSER),
-            )
-            .and_then(|()| {
+            let res = namespace::enter(&userns, NamespaceKind::User).and_then(|()| {
                 let inner = CloneRequest {
                     flags: req.flags | libc::CLONE_PARENT as u64,
                     cgroup: req.cgroup,
@@ -246,8 +238,8 @@ fn clone_in_user_namespace(
                 Err(e) => -(e as i32),
             };
             let _ = File::from(wr).write_all(&msg.to_ne_bytes());
-            // SAFETY: the intermediate leaves without running jinn's exit paths.
-            unsafe { libc::_exit(0) }
+            // The intermediate leaves without running jinn's exit paths.
+            jinn_sys::process::exit_now(0)
         }
         Cloned::Parent { child: mid, .. } => {
             drop(wr);
@@ -299,11 +291,7 @@ fn time_namespace_with_offsets(plan: &Plan) -> Result<Option<OwnedFd>, InitError
     if plan.time_offsets.is_empty() || !plan.creates_namespace(NamespaceKind::Time) {
         return Ok(None);
     }
-    let own = File::open("/proc/self/ns/time").map_err(|e| InitError::Path {
-        what: "open",
-        path: "/proc/self/ns/time".into(),
-        source: io_errno(e),
-    })?;
+    let own = namespace::open(std::path::Path::new("/proc/self/ns/time"))?;
     nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
         libc::CLONE_NEWTIME,
     ))
@@ -327,7 +315,7 @@ fn time_namespace_with_offsets(plan: &Plan) -> Result<Option<OwnedFd>, InitError
             source: io_errno(e),
         });
     }
-    Ok(Some(own.into()))
+    Ok(Some(own))
 }
 
 fn drive(
