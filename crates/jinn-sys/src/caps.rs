@@ -53,30 +53,6 @@ pub fn set(sets: CapSets) -> nix::Result<()> {
     Errno::result(ret).map(drop)
 }
 
-/// `capget(2)` on the calling thread.
-pub fn get() -> nix::Result<CapSets> {
-    let mut hdr = CapHeader {
-        version: LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: header and a writable two-element data array of the v3 layout.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_capget,
-            &mut hdr as *mut CapHeader,
-            data.as_mut_ptr(),
-        )
-    };
-    Errno::result(ret)?;
-    let join = |lo: u32, hi: u32| (lo as u64) | ((hi as u64) << 32);
-    Ok(CapSets {
-        effective: join(data[0].effective, data[1].effective),
-        permitted: join(data[0].permitted, data[1].permitted),
-        inheritable: join(data[0].inheritable, data[1].inheritable),
-    })
-}
-
 fn prctl(op: libc::c_int, a: libc::c_ulong, b: libc::c_ulong) -> nix::Result<libc::c_int> {
     // SAFETY: the prctl operations used here take integer arguments only.
     let ret = unsafe { libc::prctl(op, a, b, 0 as libc::c_ulong, 0 as libc::c_ulong) };

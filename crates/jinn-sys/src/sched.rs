@@ -10,13 +10,6 @@ pub fn set_personality(persona: u64) -> nix::Result<()> {
     Errno::result(ret).map(drop)
 }
 
-/// The current personality (`personality(0xffffffff)` queries without changing it).
-pub fn personality() -> nix::Result<u64> {
-    // SAFETY: 0xffffffff only queries.
-    let ret = unsafe { libc::personality(0xffff_ffff) };
-    Errno::result(ret).map(|p| p as u64)
-}
-
 /// `IOPRIO_WHO_PROCESS` of `linux/ioprio.h`.
 const IOPRIO_WHO_PROCESS: libc::c_int = 1;
 
@@ -25,13 +18,6 @@ pub fn set_io_priority(pid: i32, ioprio: u32) -> nix::Result<()> {
     // SAFETY: plain integer arguments.
     let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, pid, ioprio) };
     Errno::result(ret).map(drop)
-}
-
-/// `ioprio_get(IOPRIO_WHO_PROCESS, pid)`; pid 0 is the caller.
-pub fn io_priority(pid: i32) -> nix::Result<u32> {
-    // SAFETY: plain integer arguments.
-    let ret = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, pid) };
-    Errno::result(ret).map(|p| p as u32)
 }
 
 /// `struct sched_attr` of `linux/sched/types.h` (SCHED_ATTR_SIZE_VER1, 56 bytes).
@@ -58,23 +44,6 @@ pub fn set_sched_attr(pid: i32, attr: &SchedAttr) -> nix::Result<()> {
     // much of it the kernel may read; it lives across the call.
     let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, pid, &a as *const SchedAttr, 0) };
     Errno::result(ret).map(drop)
-}
-
-/// `sched_getattr(pid, attr, size, 0)`; pid 0 is the caller.
-pub fn sched_attr(pid: i32) -> nix::Result<SchedAttr> {
-    let mut a = SchedAttr::default();
-    let size = std::mem::size_of::<SchedAttr>() as u32;
-    // SAFETY: the kernel writes at most `size` bytes into `a`, which is that large.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_sched_getattr,
-            pid,
-            &mut a as *mut SchedAttr,
-            size,
-            0,
-        )
-    };
-    Errno::result(ret).map(|_| a)
 }
 
 /// `sched_setaffinity(0, …)` to the CPUs in `cpus` (numbers, any order).
