@@ -358,11 +358,7 @@ pub fn destroy(container: Container, force: bool) -> Result<()> {
             container.id()
         ),
     };
-    let cgroup = if container.state().cgroup_paths.is_null() {
-        None
-    } else {
-        Some(load_cgroup(&container)?)
-    };
+    let cgroup = cgroup_of(&container)?;
     if must_kill || force {
         // Every process of the cgroup first (kill_all thaws a paused one, so the kill can
         // land), then wait for the init itself.
@@ -396,14 +392,21 @@ fn kill_container(container: &Container) -> Result<()> {
     Ok(())
 }
 
+/// The container's cgroup; `None` for a rootless container without a delegated one.
+pub fn cgroup_of(container: &Container) -> Result<Option<Cgroup>> {
+    let paths = &container.state().cgroup_paths;
+    if paths.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_value(paths.clone())?))
+}
+
+/// The container's cgroup, for the commands that need one.
 pub fn load_cgroup(container: &Container) -> Result<Cgroup> {
-    if container.state().cgroup_paths.is_null() {
-        bail!(
+    cgroup_of(container)?.ok_or_else(|| {
+        anyhow::anyhow!(
             "container {} has no cgroup (rootless without a delegated cgroup)",
             container.id()
-        );
-    }
-    Ok(serde_json::from_value(
-        container.state().cgroup_paths.clone(),
-    )?)
+        )
+    })
 }

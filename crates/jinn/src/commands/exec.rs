@@ -41,11 +41,7 @@ pub fn run(store: &Store, args: &ExecArgs) -> Result<i32> {
     let seccomp_listener = crate::saved::seccomp_listener(seccomp.as_ref())?;
     let pidfd = container::pidfd_of(&c)?;
     // A rootless container may have no cgroup: the process then joins none either.
-    let cgroup = if c.state().cgroup_paths.is_null() {
-        None
-    } else {
-        Some(container::load_cgroup(&c)?)
-    };
+    let cgroup = container::cgroup_of(&c)?;
     let v2_fd = match &cgroup {
         Some(cg) => container::cgroup_v2_fd(cg)?,
         None => None,

@@ -12,10 +12,9 @@ use crate::cli::ListFormat;
 
 pub fn run(store: &Store, id: &str, format: ListFormat, ps_args: &[String]) -> Result<i32> {
     let c = store.load(id)?;
-    let pids = if c.state().cgroup_paths.is_null() {
-        Vec::new()
-    } else {
-        crate::container::load_cgroup(&c)?.all_pids()?
+    let pids = match crate::container::cgroup_of(&c)? {
+        Some(cg) => cg.all_pids()?,
+        None => Vec::new(),
     };
     drop(c);
     if format == ListFormat::Json {
