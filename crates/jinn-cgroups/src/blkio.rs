@@ -153,8 +153,12 @@ fn apply_v1(
         fs::write_field(dir, file, &weight.to_string(), WEIGHT)?;
     }
     if leaf_weight != 0 {
-        let file = weight_file(dir, ["blkio.leaf_weight", "blkio.leaf_weight"], LEAF_WEIGHT)?;
-        fs::write_field(dir, file, &leaf_weight.to_string(), LEAF_WEIGHT)?;
+        fs::write_field(
+            dir,
+            "blkio.leaf_weight",
+            &leaf_weight.to_string(),
+            LEAF_WEIGHT,
+        )?;
     }
     for (i, d) in io.weight_device().iter().flatten().enumerate() {
         let field = format!("{WEIGHT_DEVICE}[{i}]");
@@ -197,6 +201,11 @@ fn apply_v2(
     leaf_weight: u16,
     throttles: &[Throttle<'_>],
 ) -> Result<()> {
+    for (i, d) in io.weight_device().iter().flatten().enumerate() {
+        if d.leaf_weight().is_some_and(|w| w != 0) {
+            tracing::warn!("{WEIGHT_DEVICE}[{i}].leafWeight has no cgroup v2 equivalent; ignored");
+        }
+    }
     if leaf_weight != 0 {
         tracing::warn!("{LEAF_WEIGHT} has no cgroup v2 equivalent; ignored");
     }
