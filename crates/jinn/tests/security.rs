@@ -775,6 +775,10 @@ fn cve_2019_5736_runtime_binary_cannot_be_overwritten_through_proc_self_exe() {
         let started = rt.start(&id);
         // The entrypoint now runs (whatever binary the runtime exec'd) and blocks writing.
         let blocked = started.status.success() && wait_until(WAIT, || in_write(pid));
+        assert!(
+            blocked || !started.status.success(),
+            "the entrypoint started but never blocked writing to the full pipe"
+        );
         if blocked {
             let out = rt.cmd(&["exec", &id, "/attack", "exe-probe", "1"]);
             assert_success(&out, "exec the attacker");
@@ -1514,7 +1518,11 @@ fn cve_2025_31133_masked_paths_are_the_null_device_not_a_symlink_target() {
     }
     core.assert_unchanged("/dev/null -> core_pattern, writes to masked paths");
     if !out.status.success() {
+        // A refusal is a defence too, but jinn's is to mask with the real null device:
+        // a jinn failure here would skip every check below.
+        assert!(!rt.is_jinn(), "jinn refused the container: {}", stderr(&out));
         eprintln!("refused: {}", stderr(&out).trim());
+        assert_no_leftovers(&rt, &id, &b);
         return;
     }
     let o = stdout(&out);
@@ -1605,6 +1613,9 @@ fn cve_2025_52565_dev_console_is_the_container_pty() {
     core.assert_unchanged("/dev/pts/N -> core_pattern, write to /dev/console");
     let result = read_rootfs(&b, "result");
     if !out.status.success() {
+        // jinn's defence is to bind the pty it got by fd: a jinn failure here would skip
+        // every check below.
+        assert!(!rt.is_jinn(), "jinn refused the container: {}", stderr(&out));
         eprintln!("refused: {}", stderr(&out).trim());
         assert_no_leftovers(&rt, &id, &b);
         return;
