@@ -9,6 +9,7 @@ use oci_spec::runtime::{LinuxBlockIo, LinuxThrottleDevice};
 
 use crate::error::{CgroupError, Result};
 use crate::resources::Target;
+use crate::Layout;
 use crate::{fs, Cgroup};
 
 const WEIGHT: &str = "linux.resources.blockIO.weight";
@@ -89,19 +90,16 @@ pub(crate) fn apply(cg: &Cgroup, io: &LinuxBlockIo) -> Result<()> {
     } else {
         return Ok(());
     };
-    match cg.target("blkio", field) {
-        Ok(Target::V1(dir)) => apply_v1(dir, io, weight, leaf_weight, &throttles),
-        // cgroup2 calls the controller "io".
-        Ok(Target::V2(_)) | Err(CgroupError::ControllerMissing { .. }) => {
-            match cg.target("io", field)? {
-                Target::V2(dir) => apply_v2(dir, io, weight, leaf_weight, &throttles),
-                Target::V1(_) => Err(CgroupError::ControllerMissing {
-                    field,
-                    controller: "blkio",
-                }),
-            }
-        }
-        Err(e) => Err(e),
+    // cgroup v1 calls the controller "blkio", cgroup2 "io".
+    if let Some(dir) = cg.v1_dir("blkio").filter(|_| cg.layout() != Layout::V2) {
+        return apply_v1(dir, io, weight, leaf_weight, &throttles);
+    }
+    match cg.target("io", field)? {
+        Target::V2(dir) => apply_v2(dir, io, weight, leaf_weight, &throttles),
+        Target::V1(_) => Err(CgroupError::ControllerMissing {
+            field,
+            controller: "blkio",
+        }),
     }
 }
 

@@ -1520,7 +1520,11 @@ fn cve_2025_31133_masked_paths_are_the_null_device_not_a_symlink_target() {
     if !out.status.success() {
         // A refusal is a defence too, but jinn's is to mask with the real null device:
         // a jinn failure here would skip every check below.
-        assert!(!rt.is_jinn(), "jinn refused the container: {}", stderr(&out));
+        assert!(
+            !rt.is_jinn(),
+            "jinn refused the container: {}",
+            stderr(&out)
+        );
         eprintln!("refused: {}", stderr(&out).trim());
         assert_no_leftovers(&rt, &id, &b);
         return;
@@ -1615,7 +1619,11 @@ fn cve_2025_52565_dev_console_is_the_container_pty() {
     if !out.status.success() {
         // jinn's defence is to bind the pty it got by fd: a jinn failure here would skip
         // every check below.
-        assert!(!rt.is_jinn(), "jinn refused the container: {}", stderr(&out));
+        assert!(
+            !rt.is_jinn(),
+            "jinn refused the container: {}",
+            stderr(&out)
+        );
         eprintln!("refused: {}", stderr(&out).trim());
         assert_no_leftovers(&rt, &id, &b);
         return;
